@@ -1,0 +1,228 @@
+"""Evaluate a contract on a DataFrame in one pass.
+
+The structure (columns, types, no extras) is checked by pandera's PySpark backend at schema-only depth,
+which reads no data. Every value rule and the nullability of required columns become expressions of a
+single aggregation: one Spark job for the whole contract, however many rules it has. Only a failed rule
+costs one more small job, to fetch a few offending keys for the person who has to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandera.pyspark as pa
+from pandera.config import ValidationDepth, config_context
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import DecimalType
+
+from mesh_platform.checks.names import (
+    NULLABILITY_CHECK,
+    PRIMARY_KEY_CHECK,
+    SCHEMA_CHECK,
+    rule_check_name,
+)
+from mesh_platform.checks.specs import contract_checks
+from mesh_platform.contracts.model import Contract, QualityRule
+from mesh_platform.contracts.types import spark_type
+
+EXAMPLE_LIMIT = 5
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    passed: bool
+    critical: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ContractReport:
+    row_count: int
+    outcomes: list[CheckOutcome]
+
+    @property
+    def blocking_failures(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if o.critical and not o.passed]
+
+    def outcome(self, name: str) -> CheckOutcome:
+        return next(o for o in self.outcomes if o.name == name)
+
+
+def pandera_schema(
+    contract: Contract, skip: frozenset[str] = frozenset(), with_nullability: bool = True
+) -> pa.DataFrameSchema:
+    """The contract's structure as a pandera schema (usable at full depth in a notebook, too).
+
+    pandera's PySpark backend runs one Spark job per non-nullable column, even at schema-only depth,
+    so the publish gate leaves nullability out here and counts nulls in its single aggregation.
+    """
+    nullable = {c.name: c.nullable for c in contract.columns}
+    return pa.DataFrameSchema(
+        {
+            name: pa.Column(spark_type(type_), nullable=not with_nullability or nullable.get(name, False))
+            for name, type_ in contract.published_columns.items()
+            if name not in skip
+        },
+        strict=True,
+        name=contract.key,
+    )
+
+
+def schema_drift(df: DataFrame, contract: Contract) -> dict[str, Any]:
+    """Missing, extra and retyped columns, as found by pandera (no data is read)."""
+    actual = {f.name: f.dataType for f in df.schema.fields}
+    drift: dict[str, Any] = {"missing": [], "extra": [], "retyped": {}}
+
+    def retyped(column: str) -> None:
+        expected = contract.published_columns[column]
+        drift["retyped"][column] = f"expected {expected}, got {actual[column].simpleString()}"
+
+    # pandera 0.35 asserts (instead of reporting) when a decimal column holds another type: report
+    # those columns here and let pandera judge the rest.
+    not_decimal = frozenset(
+        c for c, t in contract.published_columns.items()
+        if t.startswith("decimal") and c in actual and not isinstance(actual[c], DecimalType)
+    )
+    for column in sorted(not_decimal):
+        retyped(column)
+    with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+        checked = pandera_schema(contract, not_decimal, with_nullability=False).validate(df.drop(*not_decimal))
+    for kind, items in checked.pandera.errors.get("SCHEMA", {}).items():
+        for item in items:
+            column = item.get("column")
+            if kind == "COLUMN_NOT_IN_DATAFRAME":
+                drift["missing"].append(column)
+            elif kind == "COLUMN_NOT_IN_SCHEMA":
+                drift["extra"].extend(c for c in actual if c not in contract.published_columns)
+            elif kind == "WRONG_DATATYPE":
+                retyped(column)
+    drift["extra"] = sorted(set(drift["extra"]))
+    return drift
+
+
+def _violation(rule: QualityRule) -> SparkColumn:
+    """A boolean column that is true on rows breaking a row-level rule."""
+    col = F.col(rule.column)
+    match rule.rule:
+        case "not_null":
+            return col.isNull()
+        case "min":
+            return col < F.lit(rule.value)
+        case "max":
+            return col > F.lit(rule.value)
+        case "allowed_values":
+            return col.isNotNull() & ~col.isin(*rule.values)
+    raise ValueError(rule.rule)
+
+
+def _count_if(condition: SparkColumn) -> SparkColumn:
+    return F.coalesce(F.sum(F.when(condition, 1).otherwise(0)), F.lit(0))
+
+
+def _examples(df: DataFrame, condition: SparkColumn, key: list[str], column: str) -> list[str]:
+    shown = list(dict.fromkeys([*key, column]))
+    rows = df.where(condition).select(*shown).limit(EXAMPLE_LIMIT).collect()
+    return [", ".join(f"{c}={row[c]}" for c in shown) for row in rows]
+
+
+def _duplicate_examples(df: DataFrame, columns: list[str]) -> list[str]:
+    rows = (
+        df.groupBy(*columns).count().where("count > 1")
+        .orderBy(F.desc("count")).limit(EXAMPLE_LIMIT).collect()
+    )
+    return [", ".join(f"{c}={row[c]}" for c in columns) + f" ({row['count']} rows)" for row in rows]
+
+
+def evaluate_contract(df: DataFrame, contract: Contract) -> ContractReport:
+    """Check `df` against `contract`; the caller should cache `df`, which is read once here."""
+    checks = {c.name: c for c in contract_checks(contract)}
+    drift = schema_drift(df, contract)
+    unusable = set(drift["missing"]) | set(drift["retyped"])
+    outcomes = [
+        CheckOutcome(
+            SCHEMA_CHECK,
+            passed=not (drift["missing"] or drift["extra"] or drift["retyped"]),
+            critical=True,
+            description=checks[SCHEMA_CHECK].description,
+            metadata=drift,
+        )
+    ]
+
+    required = [c.name for c in contract.columns if not c.nullable and c.name not in unusable]
+    rules = [r for r in contract.quality if r.column not in unusable]
+    metrics = [F.count(F.lit(1)).alias("rows")]
+    metrics += [_count_if(F.col(c).isNull()).alias(f"nulls_{i}") for i, c in enumerate(required)]
+    for i, rule in enumerate(rules):
+        if rule.rule == "unique":
+            non_null = F.count(F.col(rule.column))
+            metrics.append((non_null - F.countDistinct(F.col(rule.column))).alias(f"rule_{i}"))
+        else:
+            metrics.append(_count_if(_violation(rule)).alias(f"rule_{i}"))
+            if rule.rule in {"min", "max"}:
+                observed = F.min if rule.rule == "min" else F.max
+                metrics.append(observed(F.col(rule.column)).alias(f"observed_{i}"))
+    key = [c for c in contract.primary_key if c not in unusable]
+    if key:  # a struct is never null, so rows with null key parts count as duplicates too
+        metrics.append((F.count(F.lit(1)) - F.countDistinct(F.struct(*key))).alias("key_duplicates"))
+    row = df.agg(*metrics).collect()[0]  # the one job that evaluates every rule
+    rows = int(row["rows"])
+
+    if NULLABILITY_CHECK in checks:
+        null_counts = {c: int(row[f"nulls_{i}"]) for i, c in enumerate(required)}
+        offending = {c: n for c, n in null_counts.items() if n}
+        outcomes.append(
+            CheckOutcome(
+                NULLABILITY_CHECK,
+                passed=not offending and not (unusable & {c.name for c in contract.columns if not c.nullable}),
+                critical=True,
+                description=checks[NULLABILITY_CHECK].description,
+                metadata={"null_counts": offending, "rows": rows},
+            )
+        )
+
+    if PRIMARY_KEY_CHECK in checks:
+        duplicates = int(row["key_duplicates"]) if key else None
+        metadata: dict[str, Any] = {"duplicate_rows": duplicates, "rows": rows, "key": contract.primary_key}
+        if duplicates:
+            metadata["examples"] = _duplicate_examples(df, key)
+        outcomes.append(
+            CheckOutcome(PRIMARY_KEY_CHECK, duplicates == 0, True, checks[PRIMARY_KEY_CHECK].description,
+                         metadata)
+        )
+
+    for rule in contract.quality:
+        name = rule_check_name(rule.rule, rule.column)
+        check = checks[name]
+        if rule.column in unusable:
+            outcomes.append(
+                CheckOutcome(name, False, check.critical, check.description,
+                             {"error": f"column {rule.column} is missing or has the wrong type"})
+            )
+            continue
+        index = rules.index(rule)
+        failing = int(row[f"rule_{index}"])
+        metadata: dict[str, Any] = {"failing_rows": failing, "rows": rows}
+        if rule.rule == "not_null":
+            completeness = 1.0 if rows == 0 else (rows - failing) / rows
+            passed = completeness >= rule.threshold
+            metadata |= {"observed_completeness": round(completeness, 6), "threshold": rule.threshold}
+        else:
+            passed = failing == 0
+            if rule.rule in {"min", "max"}:
+                observed = row[f"observed_{index}"]
+                metadata |= {"observed": None if observed is None else float(observed), "threshold": rule.value}
+            if rule.rule == "allowed_values":
+                metadata["allowed"] = [str(v) for v in rule.values]
+        if not passed and failing:
+            metadata["examples"] = (
+                _duplicate_examples(df.where(F.col(rule.column).isNotNull()), [rule.column])
+                if rule.rule == "unique"
+                else _examples(df, _violation(rule), contract.primary_key, rule.column)
+            )
+        outcomes.append(CheckOutcome(name, passed, check.critical, check.description, metadata))
+    return ContractReport(row_count=rows, outcomes=outcomes)

@@ -1,0 +1,11 @@
+"""Asset check names, in one place, so that tests, the CLI and the UI agree on them."""
+
+from __future__ import annotations
+
+SCHEMA_CHECK = "contract_schema"
+NULLABILITY_CHECK = "contract_nullability"
+PRIMARY_KEY_CHECK = "contract_primary_key"
+
+
+def rule_check_name(rule_kind: str, column: str) -> str:
+    return f"{rule_kind}_{column}"

@@ -1,0 +1,62 @@
+"""The asset checks a contract implies: schema, nullability and one per quality rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dagster import AssetCheckSpec, AssetKey
+
+from mesh_platform.checks.names import (
+    NULLABILITY_CHECK,
+    PRIMARY_KEY_CHECK,
+    SCHEMA_CHECK,
+    rule_check_name,
+)
+from mesh_platform.contracts.model import Contract, QualityRule
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    critical: bool
+    description: str
+
+
+def _describe(rule: QualityRule) -> str:
+    match rule.rule:
+        case "not_null":
+            return f"{rule.column} is non-null in at least {rule.threshold:.2%} of rows"
+        case "unique":
+            return f"{rule.column} is unique"
+        case "min":
+            return f"{rule.column} >= {rule.value:g}"
+        case "max":
+            return f"{rule.column} <= {rule.value:g}"
+        case "allowed_values":
+            return f"{rule.column} in {{{', '.join(map(str, rule.values))}}}"
+    raise ValueError(rule.rule)
+
+
+def contract_checks(contract: Contract) -> list[CheckDef]:
+    checks = [
+        CheckDef(SCHEMA_CHECK, True, "Columns and types match the contract (pandera), no extra columns"),
+    ]
+    required = [c.name for c in contract.columns if not c.nullable]
+    if required:
+        checks.append(CheckDef(NULLABILITY_CHECK, True, f"No nulls in {', '.join(required)}"))
+    if contract.primary_key:
+        key = ", ".join(contract.primary_key)
+        checks.append(CheckDef(PRIMARY_KEY_CHECK, True, f"({key}) identifies exactly one row"))
+    checks += [
+        CheckDef(rule_check_name(r.rule, r.column), r.severity == "critical", _describe(r))
+        for r in contract.quality
+    ]
+    return checks
+
+
+def check_specs(contract: Contract, asset_key: AssetKey) -> list[AssetCheckSpec]:
+    # Critical checks block: a failure stops publication and downstream steps.
+    return [
+        AssetCheckSpec(c.name, asset=asset_key, blocking=c.critical, description=c.description)
+        for c in contract_checks(contract)
+    ]

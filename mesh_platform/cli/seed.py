@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mesh_platform import settings
+from mesh_platform.seed.bronze import seed
+
+console = Console()
+
+
+def seed_command(
+    scale: float = typer.Option(0.1, "--scale", "-s", help="TPC-H scale factor (1 = 6M order lines)."),
+    force: bool = typer.Option(False, "--force", help="Rewrite tables even if they are current."),
+) -> None:
+    """Generate or refresh every domain's bronze sources (idempotent)."""
+    root = settings.lake_root()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("starting")
+        results = seed(root, scale, force=force, on_step=lambda s: bar.update(task, description=s))
+    table = Table(title=f"Bronze sources at SF {scale:g} in {root}")
+    for column in ("table", "rows", "delta version", "action"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(f"{r.domain}/bronze/{r.table}", f"{r.rows:,}", str(r.version),
+                      "written" if r.written else "up to date")
+    console.print(table)

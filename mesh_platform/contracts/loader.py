@@ -1,0 +1,78 @@
+"""Load contracts from YAML with errors that name the file, the field and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from mesh_platform.contracts.model import Contract
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used; the message is meant to be read by its author."""
+
+
+def _field_path(location: tuple) -> str:
+    # pydantic locations mix field names, list indexes and union tags: keep what a YAML author sees.
+    parts: list[str] = []
+    for item in location:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif item in {"not_null", "unique", "min", "max", "allowed_values"} and parts:
+            continue
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def _explain(error: dict) -> str:
+    kind, message = error["type"], error["msg"]
+    if kind == "missing":
+        return "is required but missing"
+    if kind == "extra_forbidden":
+        return "is not a contract field (check its spelling and indentation)"
+    if kind == "union_tag_invalid":
+        return (
+            f"rule {error['input'].get('rule')!r} is unknown; expected one of "
+            "not_null, unique, min, max, allowed_values"
+        )
+    if kind == "union_tag_not_found":
+        return "needs a 'rule' key (not_null, unique, min, max or allowed_values)"
+    return message.removeprefix("Value error, ")
+
+
+def parse_contract(data: object, source: str) -> Contract:
+    if not isinstance(data, dict):
+        raise ContractError(f"{source}: expected a mapping of contract fields at the top level")
+    try:
+        return Contract.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {_field_path(e['loc'])}: {_explain(e)}" for e in exc.errors()]
+        raise ContractError("\n".join(lines)) from None
+
+
+def load_contract(path: Path) -> Contract:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" line {where.line + 1}" if where else ""
+        raise ContractError(f"{path}:{line} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    contract = parse_contract(data, str(path))
+    if contract.name != path.stem:
+        raise ContractError(
+            f"{path}: name: {contract.name!r} must match the file name {path.stem!r}"
+        )
+    if contract.domain != path.parent.parent.name:
+        raise ContractError(
+            f"{path}: domain: {contract.domain!r} must match the domain folder {path.parent.parent.name!r}"
+        )
+    return contract
+
+
+def load_domain_contracts(domain_dir: Path) -> list[Contract]:
+    """Every contract of one domain, sorted by product name."""
+    return [load_contract(p) for p in sorted((Path(domain_dir) / "contracts").glob("*.yaml"))]

@@ -1,0 +1,213 @@
+"""The data product contract: what a domain promises about one product.
+
+A contract is one YAML file per product (`domains/<domain>/contracts/<product>.yaml`). Everything the
+platform generates for a product (asset, checks, freshness policy, metadata) is derived from this model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mesh_platform.contracts.types import SUPPORTED_TYPES, is_supported_type
+
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+
+# Columns the platform adds to every product; a contract does not declare them.
+AUDIT_COLUMNS = {
+    "_computed_at": "timestamp",
+    "_product_version": "string",
+}
+
+
+class _Strict(BaseModel):
+    # Unknown keys are typos far more often than intent: reject them with the field's path.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(_Strict):
+    name: str
+    type: str
+    nullable: bool = True
+    description: str = ""
+    pii: bool = False
+    classification: Literal["public", "internal", "confidential", "restricted"] = "internal"
+
+    @field_validator("name")
+    @classmethod
+    def _snake_case(cls, value: str) -> str:
+        if not SNAKE_CASE.match(value):
+            raise ValueError(f"column name {value!r} must be snake_case (e.g. 'order_id')")
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if not is_supported_type(value):
+            raise ValueError(
+                f"type {value!r} is not supported; expected one of {', '.join(SUPPORTED_TYPES)}"
+            )
+        return value.strip().lower()
+
+
+Severity = Literal["critical", "warning"]
+
+
+class _Rule(_Strict):
+    column: str
+    severity: Severity = "critical"
+
+
+class NotNullRule(_Rule):
+    """Share of non-null values must reach `threshold` (1.0 = no nulls at all)."""
+
+    rule: Literal["not_null"]
+    threshold: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+
+class UniqueRule(_Rule):
+    rule: Literal["unique"]
+
+
+class MinRule(_Rule):
+    rule: Literal["min"]
+    value: float
+
+
+class MaxRule(_Rule):
+    rule: Literal["max"]
+    value: float
+
+
+class AllowedValuesRule(_Rule):
+    rule: Literal["allowed_values"]
+    values: Annotated[list[str | int | float | bool], Field(min_length=1)]
+
+
+QualityRule = Annotated[
+    NotNullRule | UniqueRule | MinRule | MaxRule | AllowedValuesRule,
+    Field(discriminator="rule"),
+]
+
+
+class Sla(_Strict):
+    freshness_hours: Annotated[float, Field(gt=0)]
+    warn_after_hours: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _warn_before_fail(self) -> Sla:
+        if self.warn_after_hours is not None and self.warn_after_hours >= self.freshness_hours:
+            raise ValueError("warn_after_hours must be smaller than freshness_hours")
+        return self
+
+
+MaskingRule = Literal["partial_mask", "hash", "redact", "null"]
+
+
+class AccessPolicy(_Strict):
+    consumers: list[str] = []
+    masking: dict[str, MaskingRule] = {}
+    row_filters: dict[str, str] = {}
+
+
+class Dependency(_Strict):
+    product: str
+    on_stale: Literal["use_last_good", "fail"] = "fail"
+
+    @field_validator("product")
+    @classmethod
+    def _qualified(cls, value: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", value):
+            raise ValueError(f"{value!r} must name a product as 'domain.product'")
+        return value
+
+    @property
+    def domain(self) -> str:
+        return self.product.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.product.split(".", 1)[1]
+
+
+class Contract(_Strict):
+    name: str
+    domain: str
+    version: str
+    owner: str
+    description: str
+    kind: Literal["source-aligned", "aggregate", "composed"] = "aggregate"
+    tags: list[str] = []
+    primary_key: list[str] = []
+    sources: list[str] = []
+    dependencies: list[Dependency] = []
+    sla: Sla
+    columns: Annotated[list[Column], Field(alias="schema", min_length=1)]
+    quality: list[QualityRule] = []
+    access: AccessPolicy = AccessPolicy()
+
+    @field_validator("name", "domain")
+    @classmethod
+    def _snake_case(cls, value: str) -> str:
+        if not SNAKE_CASE.match(value):
+            raise ValueError(f"{value!r} must be snake_case (e.g. 'customer_lifetime_value')")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        if not SEMVER.match(str(value)):
+            raise ValueError(f"{value!r} is not a semantic version; write MAJOR.MINOR.PATCH, e.g. 1.0.0")
+        return str(value)
+
+    @field_validator("owner")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        if not value.startswith("team:"):
+            raise ValueError(f"{value!r} must name a team as 'team:<name>'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        names = [c.name for c in self.columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"schema declares columns more than once: {', '.join(duplicates)}")
+        known = set(names)
+        for label, cols in (
+            ("primary_key", self.primary_key),
+            ("quality", [r.column for r in self.quality]),
+            ("access.masking", list(self.access.masking)),
+        ):
+            unknown = [c for c in cols if c not in known]
+            if unknown:
+                raise ValueError(f"{label} names columns not in the schema: {', '.join(unknown)}")
+        rule_ids = [(r.rule, r.column) for r in self.quality]
+        repeated = sorted({f"{k} on {c}" for k, c in rule_ids if rule_ids.count((k, c)) > 1})
+        if repeated:
+            raise ValueError(f"quality declares the same rule twice: {', '.join(repeated)}")
+        unmasked = [c.name for c in self.columns if c.pii and c.name not in self.access.masking]
+        if unmasked:
+            raise ValueError(
+                f"PII columns need a masking rule under access.masking: {', '.join(unmasked)}"
+            )
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.domain}.{self.name}"
+
+    @property
+    def major_version(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def published_columns(self) -> dict[str, str]:
+        """Every column of the published table, in order, with its type (audit columns last)."""
+        return {**{c.name: c.type for c in self.columns}, **AUDIT_COLUMNS}

@@ -1,0 +1,33 @@
+"""The markdown a product shows as its description in the Dagster UI."""
+
+from __future__ import annotations
+
+from mesh_platform.checks.specs import contract_checks
+from mesh_platform.contracts.model import Contract
+
+
+def product_markdown(contract: Contract) -> str:
+    lines = [
+        contract.description.strip(),
+        "",
+        f"**Owner** {contract.owner} · **Version** {contract.version} · **Kind** {contract.kind} · "
+        f"**Freshness SLA** {contract.sla.freshness_hours:g} h",
+        "",
+        "| column | type | nullable | PII | description |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | "
+        f"{contract.access.masking.get(c.name, 'yes') if c.pii else ''} | {c.description} |"
+        for c in contract.columns
+    ]
+    lines += ["", "**Checks**", ""]
+    lines += [
+        f"- `{c.name}` ({'blocks publication' if c.critical else 'warns'}): {c.description}"
+        for c in contract_checks(contract)
+    ]
+    consumers = ", ".join(contract.access.consumers) or "owner only"
+    lines += ["", f"**Consumers** {consumers}"]
+    if contract.dependencies:
+        lines += ["", "**Consumes** " + ", ".join(d.product for d in contract.dependencies)]
+    return "\n".join(lines)

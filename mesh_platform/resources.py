@@ -1,0 +1,18 @@
+"""The platform resource layer every domain code location binds, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_platform.product.run import ProductRun
+from mesh_platform.spark import SparkResource
+from mesh_platform.storage.io_manager import MeshDeltaIOManager
+
+
+def platform_resources() -> dict[str, Any]:
+    spark = SparkResource.from_env()
+    return {
+        "spark": spark,
+        "io_manager": MeshDeltaIOManager.from_env(spark),
+        "mesh": ProductRun.from_env(),
+    }

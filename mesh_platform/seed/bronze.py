@@ -1,0 +1,71 @@
+"""`mesh seed`: write every domain's bronze tables into the lake, idempotently.
+
+A domain provides `sources.py` with `bronze_tables(tpch, scale) -> {table: pyarrow.Table}`. Each table
+is written as one Delta commit stamped with the scale and seed version; a table already stamped with
+the same ones is left alone, so running the seed twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mesh_platform.mesh import domain_module, domain_names
+from mesh_platform.seed.tpch import TpchTables, generate
+from mesh_platform.storage.delta import TableMissing, open_table, write_arrow
+from mesh_platform.storage.layout import bronze_path
+
+SEED_VERSION = "1"  # bump when a domain's bronze derivation changes, to refresh existing lakes
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    domain: str
+    table: str
+    rows: int
+    version: int
+    written: bool
+
+
+def _stamp(scale: float) -> dict[str, str]:
+    return {"mesh.seed.scale": f"{scale:g}", "mesh.seed.version": SEED_VERSION}
+
+
+def _is_current(path: Path, scale: float) -> bool:
+    try:
+        table = open_table(path)
+    except TableMissing:
+        return False
+    last = table.history(1)[0]
+    return all(last.get(k) == v for k, v in _stamp(scale).items())
+
+
+def seed(
+    lake_root: Path,
+    scale: float,
+    *,
+    force: bool = False,
+    on_step: Callable[[str], None] = lambda _: None,
+) -> list[SeedResult]:
+    on_step(f"TPC-H SF {scale:g}")
+    tpch = TpchTables(generate(scale, Path(lake_root) / "_tpch" / f"sf{scale:g}"))
+    results = []
+    for domain in domain_names():
+        sources = domain_module(domain, "sources")
+        if sources is None:
+            continue
+        builder = sources.bronze_tables
+        wants_scale = "scale" in inspect.signature(builder).parameters
+        tables = builder(tpch, scale=scale) if wants_scale else builder(tpch)
+        for name, data in tables.items():
+            on_step(f"{domain}/bronze/{name}")
+            path = bronze_path(lake_root, domain, name)
+            if not force and _is_current(path, scale):
+                table = open_table(path)
+                results.append(SeedResult(domain, name, data.num_rows, table.version(), False))
+                continue
+            commit = write_arrow(data, path, _stamp(scale))
+            results.append(SeedResult(domain, name, commit.row_count, commit.version, True))
+    return results

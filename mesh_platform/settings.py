@@ -1,0 +1,36 @@
+"""Platform settings read from the environment, in one place.
+
+| variable             | default       | meaning                                                   |
+|----------------------|---------------|-----------------------------------------------------------|
+| MESH_LAKE_ROOT       | ./.lake       | root folder (or URI) of the lake                          |
+| MESH_SPARK_REMOTE    | (unset)       | Spark Connect URL, e.g. sc://127.0.0.1:15002 (also Sail)  |
+| MESH_SPARK_MASTER    | local[*]      | classic Spark master URL, e.g. spark://host:7077          |
+| MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
+| DAGSTER_HOME         | ./.dagster    | Dagster instance folder (run history, event log)          |
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+DEFAULT_AS_OF = date(1998, 8, 2)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def lake_root() -> Path:
+    return Path(os.environ.get("MESH_LAKE_ROOT", ".lake")).expanduser().resolve()
+
+
+def default_as_of() -> date:
+    value = os.environ.get("MESH_AS_OF")
+    return date.fromisoformat(value) if value else DEFAULT_AS_OF
+
+
+def spark_remote() -> str | None:
+    return os.environ.get("MESH_SPARK_REMOTE") or None
+
+
+def spark_master() -> str:
+    return os.environ.get("MESH_SPARK_MASTER", "local[*]")

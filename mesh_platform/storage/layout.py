@@ -1,0 +1,33 @@
+"""Where tables live in the lake: `<root>/<domain>/bronze/<table>` and `<root>/<domain>/gold/<product>`.
+
+dagster-deltalake places a table at `<root_uri>/<schema>/<table>`; the platform sets each asset's
+`schema` metadata to `<domain>/<layer>` so that its IO manager lands tables in this layout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import AssetKey
+
+BRONZE, GOLD = "bronze", "gold"
+
+
+def bronze_key(domain: str, table: str) -> AssetKey:
+    return AssetKey([domain, BRONZE, table])
+
+
+def product_key(domain: str, product: str) -> AssetKey:
+    return AssetKey([domain, product])
+
+
+def io_schema(domain: str, layer: str) -> str:
+    return f"{domain}/{layer}"
+
+
+def bronze_path(root: Path, domain: str, table: str) -> Path:
+    return Path(root) / domain / BRONZE / table
+
+
+def product_path(root: Path, domain: str, product: str) -> Path:
+    return Path(root) / domain / GOLD / product

@@ -1,0 +1,60 @@
+"""Shared fixtures: a real lake seeded from TPC-H, one real Spark session, a real Dagster instance.
+
+The lake root is fixed before any domain definitions are imported, because code locations bind the
+platform resources (and so the lake root) when they load.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ["MESH_LAKE_ROOT"] = tempfile.mkdtemp(prefix="mesh-test-lake-")
+TEST_SCALE = float(os.environ.get("MESH_TEST_SCALE", "0.01"))
+
+
+@pytest.fixture(scope="session")
+def lake_root() -> Path:
+    return Path(os.environ["MESH_LAKE_ROOT"])
+
+
+@pytest.fixture(scope="session")
+def seeded_lake(lake_root: Path) -> Path:
+    from mesh_platform.seed.bronze import seed
+
+    seed(lake_root, TEST_SCALE)
+    return lake_root
+
+
+@pytest.fixture(scope="session")
+def tpch_dir(seeded_lake: Path) -> Path:
+    return seeded_lake / "_tpch" / f"sf{TEST_SCALE:g}"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from mesh_platform.spark import SparkResource
+
+    return SparkResource.from_env().spark_session
+
+
+@pytest.fixture(scope="session")
+def instance():
+    from dagster import instance_for_test
+
+    with instance_for_test() as dagster_instance:
+        yield dagster_instance
+
+
+@pytest.fixture(scope="session")
+def sales_published(seeded_lake, instance, spark):
+    """The sales domain materialized once, through Dagster, for the value tests to read."""
+    from mesh_platform import runner
+
+    results = runner.materialize(["sales"], instance=instance)
+    assert all(r.ok for r in results), results
+    return {r.product: r for r in results}
