@@ -111,8 +111,11 @@ def materialize(
 ) -> list[ProductResult]:
     from mesh_platform.instance import get_instance
 
+    from mesh_platform.spark import SparkResource
+
     contracts = all_contracts()
     products = parse_selection(selection, contracts) if selection else sorted(contracts)
+    SparkResource.from_env().preflight()  # fail in one line before any run is launched
     instance = instance or get_instance()
     results: list[ProductResult] = []
     for domain in domain_order(contracts, products):

@@ -101,6 +101,13 @@ class SparkResource(LazyPySparkResource):
     def from_env(cls, **overrides: Any) -> SparkResource:
         return cls(remote=settings.spark_remote(), master=settings.spark_master(), **overrides)
 
+    def preflight(self) -> None:
+        """Raises SparkUnavailable (one line) if the configured engine cannot be reached."""
+        if self.remote:
+            _check_remote_reachable(self.remote)
+        else:
+            _check_java()
+
     def _init_session(self) -> None:
         if self._spark_session is None:
             self._spark_session = create_session(self.remote, self.master, self.spark_config)
