@@ -28,6 +28,18 @@ def domain_module(domain: str, name: str) -> ModuleType | None:
 
 
 @cache
+def domain_contracts(domain: str) -> dict[str, Contract]:
+    """The product contracts of one domain, by `domain.product` (empty for an unknown domain)."""
+    folder = DOMAINS_DIR / domain
+    return {c.key: c for c in load_domain_contracts(folder)} if (folder / "contracts").is_dir() else {}
+
+
 def all_contracts() -> dict[str, Contract]:
     """Every product contract of the mesh, by `domain.product`."""
-    return {c.key: c for d in domain_names() for c in load_domain_contracts(DOMAINS_DIR / d)}
+    return {k: c for d in domain_names() for k, c in domain_contracts(d).items()}
+
+
+def bronze_tables(domain: str) -> tuple[str, ...]:
+    """The bronze tables a domain's operational systems provide (declared in its sources.py)."""
+    sources = domain_module(domain, "sources")
+    return tuple(getattr(sources, "TABLES", ())) if sources else ()

@@ -6,6 +6,7 @@
 | MESH_SPARK_REMOTE    | (unset)       | Spark Connect URL, e.g. sc://127.0.0.1:15002 (also Sail)  |
 | MESH_SPARK_MASTER    | local[*]      | classic Spark master URL, e.g. spark://host:7077          |
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
+| MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
 | DAGSTER_HOME         | ./.dagster    | Dagster instance folder (run history, event log)          |
 """
 
@@ -34,3 +35,10 @@ def spark_remote() -> str | None:
 
 def spark_master() -> str:
     return os.environ.get("MESH_SPARK_MASTER", "local[*]")
+
+
+def executor_name() -> str:
+    value = os.environ.get("MESH_EXECUTOR", "in_process")
+    if value not in {"in_process", "multiprocess"}:
+        raise ValueError(f"MESH_EXECUTOR={value!r}: expected in_process or multiprocess")
+    return value

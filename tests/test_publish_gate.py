@@ -38,7 +38,11 @@ def _summary(ctx):
     return ctx.product("shop.items").agg(F.count(F.lit(1)).alias("items"))
 
 
-ASSETS = [bronze_spec("shop", "items", "team:shop"), product_asset(CLEAN, _items), product_asset(SUMMARY, _summary)]
+ASSETS = [
+    bronze_spec("shop", "items", "team:shop"),
+    product_asset(CLEAN, _items),
+    product_asset(SUMMARY, _summary, {"shop.items": CLEAN}),
+]
 
 
 def _write_bronze(lake_root, ids, prices):

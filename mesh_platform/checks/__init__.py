@@ -3,6 +3,7 @@ from mesh_platform.checks.names import (
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
     SCHEMA_CHECK,
+    UPSTREAM_CHECK,
     rule_check_name,
 )
 from mesh_platform.checks.specs import check_specs, contract_checks
@@ -11,6 +12,7 @@ __all__ = [
     "NULLABILITY_CHECK",
     "PRIMARY_KEY_CHECK",
     "SCHEMA_CHECK",
+    "UPSTREAM_CHECK",
     "CheckOutcome",
     "ContractReport",
     "check_specs",

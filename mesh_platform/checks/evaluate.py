@@ -195,7 +195,7 @@ def evaluate_contract(df: DataFrame, contract: Contract) -> ContractReport:
                          metadata)
         )
 
-    for rule in contract.quality:
+    for rule in contract.quality:  # (the upstream check is judged where sources are read)
         name = rule_check_name(rule.rule, rule.column)
         check = checks[name]
         if rule.column in unusable:

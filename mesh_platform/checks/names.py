@@ -5,6 +5,7 @@ from __future__ import annotations
 SCHEMA_CHECK = "contract_schema"
 NULLABILITY_CHECK = "contract_nullability"
 PRIMARY_KEY_CHECK = "contract_primary_key"
+UPSTREAM_CHECK = "upstream_health"
 
 
 def rule_check_name(rule_kind: str, column: str) -> str:

@@ -10,6 +10,7 @@ from mesh_platform.checks.names import (
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
     SCHEMA_CHECK,
+    UPSTREAM_CHECK,
     rule_check_name,
 )
 from mesh_platform.contracts.model import Contract, QualityRule
@@ -51,6 +52,11 @@ def contract_checks(contract: Contract) -> list[CheckDef]:
         CheckDef(rule_check_name(r.rule, r.column), r.severity == "critical", _describe(r))
         for r in contract.quality
     ]
+    if contract.dependencies:
+        checks.append(CheckDef(
+            UPSTREAM_CHECK, False,
+            "Consumed products were read published, fresh and passing their blocking checks",
+        ))
     return checks
 
 

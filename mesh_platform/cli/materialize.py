@@ -25,7 +25,8 @@ def materialize_command(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     table = Table(title="Products")
-    for column in ("product", "status", "delta version", "rows", "checks", "failed"):
+    table.add_column("product", no_wrap=True)
+    for column in ("status", "delta version", "rows", "checks", "failed"):
         table.add_column(column)
     for r in results:
         passed = sum(r.checks.values())

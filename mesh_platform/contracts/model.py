@@ -21,6 +21,11 @@ AUDIT_COLUMNS = {
     "_computed_at": "timestamp",
     "_product_version": "string",
 }
+# Composed products also record what they were built from.
+LINEAGE_COLUMNS = {
+    "_source_products": "array<string>",
+    "_composed_at": "timestamp",
+}
 
 
 class _Strict(BaseModel):
@@ -144,6 +149,7 @@ class Contract(_Strict):
     primary_key: list[str] = []
     sources: list[str] = []
     dependencies: list[Dependency] = []
+    refresh: Literal["on_upstream_change", "manual"] = "on_upstream_change"
     sla: Sla
     columns: Annotated[list[Column], Field(alias="schema", min_length=1)]
     quality: list[QualityRule] = []
@@ -173,6 +179,11 @@ class Contract(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
         names = [c.name for c in self.columns]
+        reserved = sorted(set(names) & (set(AUDIT_COLUMNS) | set(LINEAGE_COLUMNS)))
+        if reserved:
+            raise ValueError(f"schema declares platform columns (added automatically): {', '.join(reserved)}")
+        if self.kind == "composed" and not self.dependencies:
+            raise ValueError("a composed product needs at least one entry under dependencies")
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"schema declares columns more than once: {', '.join(duplicates)}")
@@ -209,5 +220,6 @@ class Contract(_Strict):
 
     @property
     def published_columns(self) -> dict[str, str]:
-        """Every column of the published table, in order, with its type (audit columns last)."""
-        return {**{c.name: c.type for c in self.columns}, **AUDIT_COLUMNS}
+        """Every column of the published table, in order, with its type (platform columns last)."""
+        lineage = LINEAGE_COLUMNS if self.kind == "composed" else {}
+        return {**{c.name: c.type for c in self.columns}, **lineage, **AUDIT_COLUMNS}

@@ -5,32 +5,79 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from dagster import Definitions, in_process_executor
+from dagster import AssetSpec, Definitions, in_process_executor, multiprocess_executor
 
-from mesh_platform.contracts import ContractError, load_domain_contracts
+from mesh_platform import settings
+from mesh_platform.contracts import Contract, ContractError, load_domain_contracts
+from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.resources import platform_resources
+from mesh_platform.storage.layout import product_key
+
+
+def _contract_file(domain_dir: Path, contract: Contract) -> Path:
+    return domain_dir / "contracts" / f"{contract.name}.yaml"
+
+
+def resolve_dependencies(
+    contract: Contract, domain_dir: Path, own: dict[str, Contract], own_bronze: tuple[str, ...]
+) -> dict[str, Contract]:
+    """The contracts `contract` consumes; ContractError if it reaches past published products."""
+    where = _contract_file(domain_dir, contract)
+    for source in contract.sources:
+        if source not in own_bronze:
+            raise ContractError(
+                f"{where}: sources: {source!r} is not a bronze table of {contract.domain} "
+                f"(it has: {', '.join(own_bronze) or 'none'}); data of other domains is consumed only "
+                "through their published products, listed under dependencies"
+            )
+    found = {}
+    for dep in contract.dependencies:
+        known = own if dep.domain == contract.domain else domain_contracts(dep.domain)
+        if dep.product in known:
+            found[dep.product] = known[dep.product]
+            continue
+        if dep.name in bronze_tables(dep.domain):
+            raise ContractError(
+                f"{where}: dependencies: {dep.product} is a bronze source of {dep.domain}, not a published "
+                f"product; consume one of its products instead ({', '.join(sorted(known)) or 'none yet'})"
+            )
+        raise ContractError(
+            f"{where}: dependencies: {dep.product} is not a published product of the mesh "
+            f"(products of {dep.domain}: {', '.join(sorted(known)) or 'none'})"
+        )
+    return found
 
 
 def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     domain_dir = Path(domain_dir)
-    contracts = load_domain_contracts(domain_dir)
+    domain = domain_dir.name
+    contracts = {c.key: c for c in load_domain_contracts(domain_dir)}
     if not contracts:
         raise ContractError(f"{domain_dir / 'contracts'}: no contracts found (expected <product>.yaml files)")
-    products = []
-    for contract in contracts:
+    own_bronze = bronze_tables(domain)
+    products, foreign = [], set()
+    for contract in contracts.values():
         transform = getattr(transforms, contract.name, None)
         if not callable(transform):
             raise ContractError(
-                f"{domain_dir / 'contracts' / (contract.name + '.yaml')}: no transform for this product; "
+                f"{_contract_file(domain_dir, contract)}: no transform for this product; "
                 f"define `def {contract.name}(ctx: BuildContext) -> DataFrame` in {transforms.__name__}"
             )
-        products.append(product_asset(contract, transform))
-    owner = contracts[0].owner
-    sources = sorted({t for c in contracts for t in c.sources})
+        upstreams = resolve_dependencies(contract, domain_dir, contracts, own_bronze)
+        foreign |= {key for key in upstreams if key not in contracts}
+        products.append(product_asset(contract, transform, upstreams))
+    owner = next(iter(contracts.values())).owner
+    sources = sorted({t for c in contracts.values() for t in c.sources})
+    # Products of other domains appear here as stubs: lineage crosses code locations, runs do not.
+    stubs = [
+        AssetSpec(product_key(*key.split(".")), description=f"Published by the {key.split('.')[0]} domain.")
+        for key in sorted(foreign)
+    ]
     return Definitions(
-        assets=[*(bronze_spec(domain_dir.name, t, owner) for t in sources), *products],
+        assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products],
         resources=platform_resources(),
-        # One process and one Spark session for the whole run: no JVM start per asset step.
-        executor=in_process_executor,
+        # In-process by default: one process and one Spark session for the whole run, where the
+        # multiprocess executor would start a JVM per asset step (measured in bench/execution_mode.py).
+        executor=in_process_executor if settings.executor_name() == "in_process" else multiprocess_executor,
     )

@@ -1,8 +1,10 @@
 """Contract + transform function -> one Dagster asset with its checks and freshness policy."""
 
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from dagster import (
     AssetCheckResult,
@@ -11,6 +13,7 @@ from dagster import (
     AssetIn,
     AssetsDefinition,
     AssetSpec,
+    AutomationCondition,
     Failure,
     FreshnessPolicy,
     MetadataValue,
@@ -22,21 +25,19 @@ from dagster import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from mesh_platform.checks import ContractReport, check_specs, evaluate_contract
+from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
 from mesh_platform.contracts.model import Contract
 from mesh_platform.product.build import BuildContext, Transform
 from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.run import ProductRun
+from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key
+from mesh_platform.storage.delta import read_delta
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key, product_path
 
 
 def _source_input(table: str) -> str:
     return f"source__{table}"
-
-
-def _product_input(key: str) -> str:
-    return "product__" + key.replace(".", "__")
 
 
 def freshness_policy(contract: Contract) -> FreshnessPolicy:
@@ -48,7 +49,12 @@ def freshness_policy(contract: Contract) -> FreshnessPolicy:
 
 
 def column_schema(contract: Contract) -> TableSchema:
-    audit = {"_computed_at": "UTC time of the build", "_product_version": "contract version of the build"}
+    audit = {
+        "_computed_at": "UTC time of the build",
+        "_product_version": "contract version of the build",
+        "_source_products": "consumed products and the Delta versions read (domain.product@vN)",
+        "_composed_at": "UTC time the sources were composed",
+    }
     descriptions = {c.name: c.description for c in contract.columns} | audit
     return TableSchema(
         columns=[
@@ -58,16 +64,29 @@ def column_schema(contract: Contract) -> TableSchema:
     )
 
 
-def with_audit_columns(df: DataFrame, contract: Contract, computed_at: datetime) -> DataFrame:
-    """Adds `_computed_at`/`_product_version` and puts the contract's columns first, in its order."""
-    df = df.withColumn("_computed_at", F.lit(computed_at).cast("timestamp")).withColumn(
-        "_product_version", F.lit(contract.version)
-    )
+def with_audit_columns(
+    df: DataFrame, contract: Contract, computed_at: datetime, sources: list[UpstreamVersion] = ()
+) -> DataFrame:
+    """Adds the platform columns and puts the contract's columns first, in its order."""
+    stamp = F.lit(computed_at).cast("timestamp")
+    if contract.kind == "composed":
+        labels = F.array(*[F.lit(s.label) for s in sources]).cast("array<string>")
+        df = df.withColumn("_source_products", labels).withColumn("_composed_at", stamp)
+    df = df.withColumn("_computed_at", stamp).withColumn("_product_version", F.lit(contract.version))
     declared = [c for c in contract.published_columns if c in df.columns]
     return df.select(*declared, *[c for c in df.columns if c not in contract.published_columns])
 
 
-def _check_results(report: ContractReport, key) -> Iterator[AssetCheckResult]:
+def _upstream_outcome(sources: list[UpstreamVersion]) -> CheckOutcome:
+    degraded = {s.product: f"{s.state}: {s.detail}" for s in sources if s.degraded}
+    return CheckOutcome(
+        UPSTREAM_CHECK, passed=not degraded, critical=False,
+        description="Consumed products were read published, fresh and passing their blocking checks",
+        metadata={"read": [s.label for s in sources], "degraded": degraded},
+    )
+
+
+def _check_results(report: ContractReport, key, publishes: bool) -> Iterator[AssetCheckResult]:
     for outcome in report.outcomes:
         yield AssetCheckResult(
             asset_key=key,
@@ -75,8 +94,11 @@ def _check_results(report: ContractReport, key) -> Iterator[AssetCheckResult]:
             passed=outcome.passed,
             severity=AssetCheckSeverity.ERROR if outcome.critical else AssetCheckSeverity.WARN,
             description=outcome.description,
-            metadata={k: MetadataValue.json(v) if isinstance(v, dict | list) else v
-                      for k, v in outcome.metadata.items()},
+            metadata={
+                PUBLISHES: publishes,
+                **{k: MetadataValue.json(v) if isinstance(v, dict | list) else v
+                   for k, v in outcome.metadata.items()},
+            },
         )
 
 
@@ -89,16 +111,39 @@ def _refusal(contract: Contract, report: ContractReport) -> Failure:
     )
 
 
-def product_asset(contract: Contract, transform: Transform) -> AssetsDefinition:
+def _read_dependencies(
+    contract: Contract, upstreams: Mapping[str, Contract], context, spark, lake_root: Path
+) -> tuple[list[UpstreamVersion], dict[str, DataFrame]]:
+    now = time.time()
+    chosen = [
+        resolve(d, upstreams[d.product], contract.key, context.instance, lake_root, now)
+        for d in contract.dependencies
+    ]
+    frames = {}
+    for source in chosen:
+        domain, name = source.product.split(".")
+        frames[source.product] = read_delta(spark, product_path(lake_root, domain, name), source.version)
+        if source.degraded:
+            context.log.warning(f"{contract.key} reads {source.label} ({source.state}: {source.detail})")
+    return chosen, frames
+
+
+def product_asset(
+    contract: Contract, transform: Transform, upstreams: Mapping[str, Contract] | None = None
+) -> AssetsDefinition:
+    """`upstreams`: the contracts of the products `contract` consumes, by `domain.product`."""
+    upstreams = upstreams or {}
     key = product_key(contract.domain, contract.name)
     ins = {_source_input(t): AssetIn(key=bronze_key(contract.domain, t)) for t in contract.sources}
-    ins |= {
-        _product_input(d.product): AssetIn(key=product_key(d.domain, d.name)) for d in contract.dependencies
-    }
+    # Consumed products are plain deps: the build reads each at a version it vets (see upstream.py).
+    deps = [product_key(d.domain, d.name) for d in contract.dependencies]
+    eager = contract.dependencies and contract.refresh == "on_upstream_change"
 
     @asset(
         key=key,
         ins=ins,
+        deps=deps,
+        automation_condition=AutomationCondition.eager() if eager else None,
         check_specs=check_specs(contract, key),
         group_name=contract.domain,
         owners=[contract.owner],
@@ -116,19 +161,28 @@ def product_asset(contract: Contract, transform: Transform) -> AssetsDefinition:
         },
     )
     def _build(context: AssetExecutionContext, spark: SparkResource, mesh: ProductRun, **inputs):
+        session = spark.spark_session
+        read, products = _read_dependencies(contract, upstreams, context, session, Path(mesh.lake_root))
         build = BuildContext(
-            spark=spark.spark_session,
+            spark=session,
             as_of=mesh.as_of_date,
             sources={t: inputs[_source_input(t)] for t in contract.sources},
-            products={d.product: inputs[_product_input(d.product)] for d in contract.dependencies},
+            products=products,
         )
-        df = with_audit_columns(transform(build), contract, datetime.now(UTC)).persist()
+        df = with_audit_columns(transform(build), contract, datetime.now(UTC), read).persist()
         try:
             report = evaluate_contract(df, contract)
-            yield from _check_results(report, key)
-            if report.blocking_failures:
+            if contract.dependencies:
+                report.outcomes.append(_upstream_outcome(read))
+            publishes = not report.blocking_failures
+            yield from _check_results(report, key, publishes)
+            if not publishes:
                 raise _refusal(contract, report)
-            yield Output(df, metadata={"as_of": mesh.as_of, "contract_version": contract.version})
+            versions = {s.product: {"version": s.version, "state": s.state, "detail": s.detail} for s in read}
+            metadata = {"as_of": mesh.as_of, "contract_version": contract.version}
+            if read:
+                metadata["source_versions"] = MetadataValue.json(versions)
+            yield Output(df, metadata=metadata)
         finally:
             df.unpersist()
 

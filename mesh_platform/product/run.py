@@ -25,9 +25,11 @@ class ProductRun(ConfigurableResource):
             raise ValueError(f"as_of {value!r} is not a date; write YYYY-MM-DD, e.g. 1998-08-02") from None
         return value
 
+    lake_root: str = Field(description="Root of the lake that products are read from and published to.")
+
     @classmethod
     def from_env(cls) -> ProductRun:
-        return cls(as_of=settings.default_as_of().isoformat())
+        return cls(as_of=settings.default_as_of().isoformat(), lake_root=str(settings.lake_root()))
 
     @property
     def as_of_date(self) -> date:

@@ -1,0 +1,1 @@
+"""The finance domain (team:finance): billed revenue and the TPC-H pricing summary."""

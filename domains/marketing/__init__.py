@@ -1,0 +1,1 @@
+"""The marketing domain (team:marketing): campaigns, engagement and the unified customer view."""

@@ -1,0 +1,1 @@
+"""The supply chain domain (team:supply-chain): suppliers, parts and deliveries."""
