@@ -43,18 +43,29 @@ def spark():
 
 
 @pytest.fixture(scope="session")
-def instance():
-    from dagster import instance_for_test
+def dagster_home(tmp_path_factory) -> Path:
+    """A persistent instance folder, shared by in-process runs and the `dagster dev` tests."""
+    import shutil
 
-    with instance_for_test() as dagster_instance:
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copyfile(Path(__file__).parent.parent / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+@pytest.fixture(scope="session")
+def instance(dagster_home: Path):
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as dagster_instance:
         yield dagster_instance
 
 
 @pytest.fixture(scope="session")
-def sales_published(seeded_lake, instance, spark):
-    """The sales domain materialized once, through Dagster, for the value tests to read."""
+def mesh_published(seeded_lake, instance, spark):
+    """The whole mesh materialized once, through Dagster (one run per domain), for tests to read."""
     from mesh_platform import runner
 
-    results = runner.materialize(["sales"], instance=instance)
+    results = runner.materialize(instance=instance)
     assert all(r.ok for r in results), results
     return {r.product: r for r in results}

@@ -61,7 +61,8 @@ class DagsterDev:
 def dagster_dev(home: Path, lake_root: Path, extra_env: dict | None = None):
     """`dagster dev -w workspace.yaml` in its own process group, stopped by group id afterwards."""
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     port = free_port()
     log = home / "dagster-dev.log"
     env = {**os.environ, "DAGSTER_HOME": str(home), "MESH_LAKE_ROOT": str(lake_root),

@@ -1,6 +1,8 @@
-"""Smoke test of the platform as a user meets it: a real `dagster dev`, driven over GraphQL."""
+"""The platform as a user meets it: a real `dagster dev` over the whole workspace, driven over GraphQL."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from deltalake import DeltaTable
@@ -9,17 +11,21 @@ from dagster_dev import dagster_dev
 
 pytestmark = pytest.mark.slow
 
-ASSETS = """
-{ assetNodes(group: {groupName: "sales", repositoryName: "__repository__", repositoryLocationName: "sales"}) {
-    assetKey { path } isMaterializable owners { ... on TeamAssetOwner { team } } kinds
+NODES = """
+{ assetNodes { assetKey { path } groupName isMaterializable owners { ... on TeamAssetOwner { team } } kinds
+    dependencyKeys { path } repository { location { name } }
     internalFreshnessPolicy { ... on TimeWindowFreshnessPolicy { failWindowSeconds } }
     assetChecksOrError { ... on AssetChecks { checks { name blocking executionForLatestMaterialization { status } } } }
 } }"""
 
+LATEST = """
+query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
+    assetMaterializations(limit: 1) { runId timestamp } } } }"""
+
 LAUNCH = """
-mutation($keys: [AssetKeyInput!]) {
+mutation($location: String!, $keys: [AssetKeyInput!]) {
   launchPipelineExecution(executionParams: {
-      selector: {repositoryLocationName: "sales", repositoryName: "__repository__",
+      selector: {repositoryLocationName: $location, repositoryName: "__repository__",
                  pipelineName: "__ASSET_JOB", assetSelection: $keys},
       mode: "default"}) {
     __typename
@@ -29,31 +35,76 @@ mutation($keys: [AssetKeyInput!]) {
 }"""
 
 
-def test_dagster_dev_serves_sales_products_and_materializes_one(tmp_path, sales_published, seeded_lake):
-    with dagster_dev(tmp_path / "dagster_home", seeded_lake) as server:
-        assert "sales" in server.wait_for_locations()
-        nodes = {"/".join(n["assetKey"]["path"]): n for n in server.graphql(ASSETS)["assetNodes"]}
-        products = {k: n for k, n in nodes.items() if n["isMaterializable"]}
-        assert set(products) == {"sales/orders", "sales/customer_lifetime_value", "sales/order_analytics"}
-        assert {"sales/bronze/orders", "sales/bronze/order_lines", "sales/bronze/customer"} <= set(nodes)
-        clv = products["sales/customer_lifetime_value"]
-        assert clv["internalFreshnessPolicy"]["failWindowSeconds"] == 4 * 3600
-        assert clv["owners"] == [{"team": "sales"}] and set(clv["kinds"]) == {"spark", "deltalake"}
-        checks = {c["name"]: c for c in products["sales/order_analytics"]["assetChecksOrError"]["checks"]}
-        assert checks["contract_primary_key"]["blocking"] and "max_fulfilled_share" in checks
+@pytest.fixture(scope="module")
+def server(dagster_home, mesh_published, seeded_lake):
+    with dagster_dev(dagster_home, seeded_lake) as running:
+        assert sorted(running.wait_for_locations()) == ["finance", "marketing", "sales", "supply_chain"]
+        yield running
+    assert running.process.poll() is not None  # stopped cleanly, with its process group
 
-        table = DeltaTable(str(seeded_lake / "sales" / "gold" / "order_analytics"))
-        before = table.version()
-        launched = server.graphql(LAUNCH, {"keys": [{"path": ["sales", "order_analytics"]}]})
-        result = launched["launchPipelineExecution"]
-        assert result["__typename"] == "LaunchRunSuccess", result
-        assert server.wait_for_run(result["run"]["runId"]) == "SUCCESS"
 
-        table.update_incremental()
-        assert table.version() == before + 1
-        after = server.graphql(ASSETS)["assetNodes"]
-        analytics = next(n for n in after if n["assetKey"]["path"] == ["sales", "order_analytics"])
-        statuses = {c["name"]: c["executionForLatestMaterialization"]["status"]
-                    for c in analytics["assetChecksOrError"]["checks"]}
-        assert set(statuses.values()) == {"SUCCEEDED"}, statuses
-    assert server.process.poll() is not None  # stopped cleanly, with its process group
+def _nodes(server) -> dict[str, dict]:
+    return {"/".join(n["assetKey"]["path"]): n for n in server.graphql(NODES)["assetNodes"]}
+
+
+def _launch(server, location: str, *keys: str) -> str:
+    result = server.graphql(LAUNCH, {"location": location, "keys": [{"path": k.split("/")} for k in keys]})
+    launched = result["launchPipelineExecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+def _latest(server, key: str) -> dict | None:
+    found = server.graphql(LATEST, {"key": {"path": key.split("/")}})["assetOrError"]["assetMaterializations"]
+    return found[0] if found else None
+
+
+def test_every_product_is_served_with_checks_owners_and_freshness(server):
+    nodes = _nodes(server)
+    products = {k: n for k, n in nodes.items() if n["isMaterializable"]}
+    assert len(products) == 11 and {n["groupName"] for n in products.values()} == {
+        "sales", "supply_chain", "marketing", "finance"}
+    clv = products["sales/customer_lifetime_value"]
+    assert clv["internalFreshnessPolicy"]["failWindowSeconds"] == 4 * 3600
+    assert clv["owners"] == [{"team": "sales"}] and set(clv["kinds"]) == {"spark", "deltalake"}
+    assert products["marketing/unified_customer_view"]["internalFreshnessPolicy"]["failWindowSeconds"] == 8 * 3600
+    checks = {c["name"]: c for c in products["sales/order_analytics"]["assetChecksOrError"]["checks"]}
+    assert checks["contract_primary_key"]["blocking"] and "max_fulfilled_share" in checks
+
+
+def test_lineage_crosses_code_locations(server):
+    nodes = _nodes(server)
+    unified = nodes["marketing/unified_customer_view"]
+    assert {"/".join(k["path"]) for k in unified["dependencyKeys"]} == {
+        "sales/customer_lifetime_value", "marketing/customer_segments", "supply_chain/delivery_preferences"}
+    # the upstream nodes in the global graph are the publishing domains' own, materializable assets
+    assert nodes["sales/customer_lifetime_value"]["repository"]["location"]["name"] == "sales"
+    assert nodes["supply_chain/delivery_preferences"]["isMaterializable"]
+
+
+def test_a_product_materialized_from_the_ui_api_shows_its_checks(server, seeded_lake):
+    table = DeltaTable(str(seeded_lake / "finance" / "gold" / "revenue_by_nation"))
+    before = table.version()
+    assert server.wait_for_run(_launch(server, "finance", "finance/revenue_by_nation")) == "SUCCESS"
+    table.update_incremental()
+    assert table.version() == before + 1
+    node = _nodes(server)["finance/revenue_by_nation"]
+    statuses = {c["name"]: c["executionForLatestMaterialization"]["status"] for c in node["assetChecksOrError"]["checks"]}
+    assert set(statuses.values()) == {"SUCCEEDED"}, statuses
+
+
+def test_publishing_upstream_rebuilds_downstream_domain_under_the_daemon(server, seeded_lake):
+    before = _latest(server, "marketing/unified_customer_view")
+    assert server.wait_for_run(_launch(server, "sales", "sales/customer_lifetime_value")) == "SUCCESS"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        latest = _latest(server, "marketing/unified_customer_view")
+        if latest and latest["runId"] != before["runId"]:
+            break
+        time.sleep(5)
+    else:
+        raise AssertionError(f"marketing/unified_customer_view was not rebuilt; see {server.log}")
+    assert server.wait_for_run(latest["runId"]) == "SUCCESS"
+    table = DeltaTable(str(seeded_lake / "marketing" / "gold" / "unified_customer_view")).to_pyarrow_table()
+    clv_version = DeltaTable(str(seeded_lake / "sales" / "gold" / "customer_lifetime_value")).version()
+    assert f"sales.customer_lifetime_value@v{clv_version}" in table["_source_products"][0].as_py()

@@ -14,12 +14,13 @@ console = Console()
 def seed_command(
     scale: float = typer.Option(0.1, "--scale", "-s", help="TPC-H scale factor (1 = 6M order lines)."),
     force: bool = typer.Option(False, "--force", help="Rewrite tables even if they are current."),
+    domain: list[str] = typer.Option([], "--domain", "-d", help="Only these domains (repeatable)."),
 ) -> None:
     """Generate or refresh every domain's bronze sources (idempotent)."""
     root = settings.lake_root()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("starting")
-        results = seed(root, scale, force=force, on_step=lambda s: bar.update(task, description=s))
+        results = seed(root, scale, force=force, domains=set(domain) or None, on_step=lambda s: bar.update(task, description=s))
     table = Table(title=f"Bronze sources at SF {scale:g} in {root}")
     for column in ("table", "rows", "delta version", "action"):
         table.add_column(column)

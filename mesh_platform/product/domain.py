@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from dagster import AssetSpec, Definitions, in_process_executor, multiprocess_executor
+from dagster import (
+    AssetSelection,
+    AssetSpec,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    Definitions,
+    in_process_executor,
+    multiprocess_executor,
+)
 
 from mesh_platform import settings
 from mesh_platform.contracts import Contract, ContractError, load_domain_contracts
@@ -74,8 +82,21 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
         AssetSpec(product_key(*key.split(".")), description=f"Published by the {key.split('.')[0]} domain.")
         for key in sorted(foreign)
     ]
+    # Products refreshed on upstream change are watched by one sensor per domain, a switch a user
+    # sees (and can stop) on the UI's Automation page.
+    automated = [p.key for p in products if p.automation_conditions_by_key.get(p.key) is not None]
+    sensors = [
+        AutomationConditionSensorDefinition(
+            f"{domain}_propagation",
+            target=AssetSelection.assets(*automated),
+            default_status=DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=15,
+            description=f"Rebuilds {domain} products when the products they consume publish a new version.",
+        )
+    ] if automated else []
     return Definitions(
         assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products],
+        sensors=sensors,
         resources=platform_resources(),
         # In-process by default: one process and one Spark session for the whole run, where the
         # multiprocess executor would start a JVM per asset step (measured in bench/execution_mode.py).

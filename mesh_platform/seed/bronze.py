@@ -47,12 +47,15 @@ def seed(
     scale: float,
     *,
     force: bool = False,
+    domains: set[str] | None = None,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> list[SeedResult]:
     on_step(f"TPC-H SF {scale:g}")
     tpch = TpchTables(generate(scale, Path(lake_root) / "_tpch" / f"sf{scale:g}"))
     results = []
     for domain in domain_names():
+        if domains is not None and domain not in domains:
+            continue
         sources = domain_module(domain, "sources")
         if sources is None:
             continue
