@@ -22,8 +22,8 @@ def domain_module(domain: str, name: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"domains.{domain}.{name}")
     except ModuleNotFoundError as exc:
-        if exc.name == f"domains.{domain}.{name}":
-            return None
+        if exc.name in {f"domains.{domain}", f"domains.{domain}.{name}"}:
+            return None  # a domain without that module (or outside the domains package)
         raise
 
 

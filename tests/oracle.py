@@ -25,7 +25,7 @@ def query(tpch: Path, sql: str) -> pd.DataFrame:
     con = duckdb.connect()
     for table in ("orders", "lineitem", "customer", "nation", "region", "part", "partsupp", "supplier"):
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{tpch / (table + '.parquet')}')")
-    return con.execute(sql).to_arrow_table().to_pandas()  # Arrow keeps decimals exact
+    return con.sql(sql).to_arrow_table().to_pandas()  # Arrow keeps decimals exact
 
 
 def published(lake: Path, domain: str, product: str) -> pd.DataFrame:
@@ -76,7 +76,7 @@ def bronze_query(lake: Path, tables: dict[str, tuple[str, str]], sql: str) -> pd
     con = duckdb.connect()
     for name, (domain, table) in tables.items():
         con.register(name, DeltaTable(str(lake / domain / "bronze" / table)).to_pyarrow_table())
-    return con.execute(sql).to_arrow_table().to_pandas()
+    return con.sql(sql).to_arrow_table().to_pandas()
 
 
 def supply_chain_supplier_performance(tpch: Path, as_of: date = AS_OF) -> pd.DataFrame:
@@ -159,7 +159,7 @@ def marketing_campaign_attribution(lake: Path, as_of: date = AS_OF) -> pd.DataFr
         con.register(name, DeltaTable(str(lake / domain / "bronze" / table)).to_pyarrow_table())
     # Attribution consumes the published sales.orders product, so the oracle reads it too.
     con.register("orders", DeltaTable(str(lake / "sales" / "gold" / "orders")).to_pyarrow_table())
-    return con.execute(f"""
+    return con.sql(f"""
         WITH t AS (SELECT *, CAST(touched_at AT TIME ZONE 'UTC' AS DATE) AS d FROM touches WHERE CAST(touched_at AT TIME ZONE 'UTC' AS DATE) <= DATE '{as_of}'),
         win AS (
             SELECT o.order_id, o.total_price, t.campaign_id,
@@ -180,7 +180,7 @@ def marketing_unified_customer_view(lake: Path) -> pd.DataFrame:
     for domain, product in [("sales", "customer_lifetime_value"), ("marketing", "customer_segments"),
                             ("supply_chain", "delivery_preferences")]:
         con.register(product, DeltaTable(str(lake / domain / "gold" / product)).to_pyarrow_table())
-    return con.execute("""
+    return con.sql("""
         SELECT c.customer_id, c.customer_name, c.ltv_score AS sales_ltv_score, c.segment AS sales_segment,
                c.total_revenue, c.order_count, s.segment AS marketing_segment, s.engagement_score, s.preferred_channel,
                d.preferred_delivery_speed, d.avg_delivery_satisfaction, d.return_rate,

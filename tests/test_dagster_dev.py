@@ -108,3 +108,12 @@ def test_publishing_upstream_rebuilds_downstream_domain_under_the_daemon(server,
     table = DeltaTable(str(seeded_lake / "marketing" / "gold" / "unified_customer_view")).to_pyarrow_table()
     clv_version = DeltaTable(str(seeded_lake / "sales" / "gold" / "customer_lifetime_value")).version()
     assert f"sales.customer_lifetime_value@v{clv_version}" in table["_source_products"][0].as_py()
+
+
+def test_run_history_persists_in_the_instance_across_processes(server, mesh_published):
+    """Runs launched by `mesh materialize` in another process are served from the on-disk instance."""
+    runs = server.graphql("""{ runsOrError(filter: {tags: [{key: "mesh/launched_by", value: "mesh-cli"}]}) {
+        ... on Runs { results { runId status } } } }""")["runsOrError"]["results"]
+    by_id = {r["runId"]: r["status"] for r in runs}
+    assert {r.run_id for r in mesh_published.values()} <= set(by_id)
+    assert set(by_id[r.run_id] for r in mesh_published.values()) == {"SUCCESS"}

@@ -1,0 +1,77 @@
+"""Full-mesh `mesh materialize` N times at a TPC-H scale; print the median, peak memory and where time went.
+
+    .venv/bin/python bench/mesh_materialize.py --scale 1 --runs 3
+
+Each run is a fresh `mesh materialize` process (one Dagster run per domain, in dependency order), so
+the figure includes the JVM start a user pays. Step times come from the Dagster instance's own stats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from procmem import PeakMemory  # noqa: E402
+
+ROOT = Path(__file__).parent.parent
+MESH = str(Path(sys.executable).parent / "mesh")
+
+
+def step_seconds(home: Path, since: float) -> dict[str, float]:
+    from dagster import DagsterInstance, RunsFilter
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        steps = {}
+        for run in instance.get_run_records(RunsFilter(created_after=__import__("datetime").datetime.fromtimestamp(since))):
+            for stat in instance.get_run_step_stats(run.dagster_run.run_id):
+                if stat.end_time and stat.start_time:
+                    steps[stat.step_key] = stat.end_time - stat.start_time
+        return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lake", default=None, help="reuse this lake folder (default: a temporary one)")
+    args = parser.parse_args()
+    lake = Path(args.lake or tempfile.mkdtemp(prefix="mesh-bench-"))
+    home = Path(tempfile.mkdtemp(prefix="mesh-bench-home-"))
+    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "MESH_LAKE_ROOT": str(lake), "DAGSTER_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
+    started = time.perf_counter()
+    subprocess.run([MESH, "seed", "--scale", f"{args.scale:g}"], env=env, check=True, capture_output=True)
+    print(f"full mesh at SF {args.scale:g}: seed {time.perf_counter() - started:.1f}s, {os.cpu_count()} cores")
+    walls, peaks, per_step = [], [], {}
+    for _ in range(args.runs):
+        began = time.time()
+        start = time.perf_counter()
+        process = subprocess.Popen([MESH, "materialize"], env=env, cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with PeakMemory(process.pid) as memory:
+            output, _ = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(output[-3000:])
+        walls.append(time.perf_counter() - start)
+        peaks.append(memory.peak)
+        for step, seconds in step_seconds(home, began).items():
+            per_step.setdefault(step, []).append(seconds)
+    print(f"mesh materialize: median {statistics.median(walls):.1f}s (runs {', '.join(f'{w:.1f}' for w in walls)}); "
+          f"peak RSS {max(peaks) / 2**30:.2f} GiB")
+    total = sum(statistics.median(v) for v in per_step.values())
+    for step, values in sorted(per_step.items(), key=lambda kv: -statistics.median(kv[1])):
+        median = statistics.median(values)
+        print(f"  {step:45s} {median:6.1f}s  {100 * median / total:4.1f}% of step time")
+
+
+if __name__ == "__main__":
+    main()
