@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mesh_platform.contracts.types import SUPPORTED_TYPES, is_supported_type
 
-SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Names must be usable as SQL identifiers; the naming *conventions* are governance (NAMING-001).
+IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
 # Columns the platform adds to every product; a contract does not declare them.
@@ -43,9 +44,9 @@ class Column(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _snake_case(cls, value: str) -> str:
-        if not SNAKE_CASE.match(value):
-            raise ValueError(f"column name {value!r} must be snake_case (e.g. 'order_id')")
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError(f"column name {value!r} must be a letter followed by letters, digits or _")
         return value
 
     @field_validator("type")
@@ -157,9 +158,9 @@ class Contract(_Strict):
 
     @field_validator("name", "domain")
     @classmethod
-    def _snake_case(cls, value: str) -> str:
-        if not SNAKE_CASE.match(value):
-            raise ValueError(f"{value!r} must be snake_case (e.g. 'customer_lifetime_value')")
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError(f"{value!r} must be a letter followed by letters, digits or _")
         return value
 
     @field_validator("version")
@@ -200,11 +201,6 @@ class Contract(_Strict):
         repeated = sorted({f"{k} on {c}" for k, c in rule_ids if rule_ids.count((k, c)) > 1})
         if repeated:
             raise ValueError(f"quality declares the same rule twice: {', '.join(repeated)}")
-        unmasked = [c.name for c in self.columns if c.pii and c.name not in self.access.masking]
-        if unmasked:
-            raise ValueError(
-                f"PII columns need a masking rule under access.masking: {', '.join(unmasked)}"
-            )
         return self
 
     @property

@@ -17,6 +17,7 @@ from dagster import (
 
 from mesh_platform import settings
 from mesh_platform.contracts import Contract, ContractError, load_domain_contracts
+from mesh_platform.governance import critical, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.resources import platform_resources
@@ -60,6 +61,9 @@ def resolve_dependencies(
 def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     domain_dir = Path(domain_dir)
     domain = domain_dir.name
+    blocking = critical(lint_domain(domain_dir))  # governance as code: no product breaks a policy
+    if blocking:
+        raise ContractError("\n".join(v.line() for v in blocking))
     contracts = {c.key: c for c in load_domain_contracts(domain_dir)}
     if not contracts:
         raise ContractError(f"{domain_dir / 'contracts'}: no contracts found (expected <product>.yaml files)")

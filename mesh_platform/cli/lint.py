@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mesh_platform.governance import critical, lint_domain
+from mesh_platform.mesh import DOMAINS_DIR
+
+console = Console()
+
+
+def lint_command(
+    domain: list[str] = typer.Option([], "--domain", "-d", help="Only these domains (repeatable)."),
+    output: str = typer.Option("human", "--format", "-f", help="human or json."),
+    path: Path = typer.Option(DOMAINS_DIR, "--path", help="Folder holding the domain folders."),
+) -> None:
+    """Check every contract against the governance policies, without Spark. Exit 1 on any CRITICAL."""
+    names = domain or sorted(p.parent.name for p in path.glob("*/contracts"))
+    violations = [v for d in names for v in lint_domain(path / d)]
+    if output == "json":
+        print(json.dumps({"violations": [v.as_dict() for v in violations],
+                          "critical": len(critical(violations))}, indent=2))
+    elif violations:
+        table = Table(title=f"{len(violations)} policy violations")
+        for column in ("severity", "rule", "product", "field", "problem", "fix"):
+            table.add_column(column, overflow="fold")
+        for v in violations:
+            style = "red" if v.severity == "CRITICAL" else "yellow"
+            table.add_row(f"[{style}]{v.severity}[/{style}]", v.rule, v.product, v.field, v.message, v.remediation)
+        console.print(table)
+    else:
+        console.print(f"[green]{len(names)} domains comply with every policy[/green]")
+    if critical(violations):
+        raise typer.Exit(1)

@@ -1,0 +1,67 @@
+"""Static enforcement of the policies on contracts, without Spark: `mesh lint` and code-location load."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from mesh_platform.contracts import Contract, ContractError, load_contract
+from mesh_platform.governance.policies import LOOSENING_RULE, Policies, domain_policies
+from mesh_platform.governance.rules import RULES
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    severity: str
+    product: str
+    file: str
+    field: str
+    message: str
+    remediation: str
+
+    def line(self) -> str:
+        return f"{self.severity} {self.rule} {self.file}: {self.field}: {self.message}. Fix: {self.remediation}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def lint_contract(contract: Contract, policies: Policies, file: str) -> list[Violation]:
+    found = []
+    for rule_id, policy in policies.rules.items():
+        check = RULES.get(rule_id)
+        if check is None or not policy.enabled:
+            continue
+        for field, message in check(contract, policy):
+            found.append(Violation(rule_id, policy.severity, contract.key, file, field, message, policy.remediation))
+    return found
+
+
+def lint_domain(domain_dir: Path) -> list[Violation]:
+    domain_dir = Path(domain_dir)
+    policies = domain_policies(domain_dir)
+    policy_file = str(domain_dir / "policies.yaml")
+    violations = [
+        Violation(LOOSENING_RULE, "CRITICAL", domain_dir.name, policy_file, "rules", problem.split(": ", 1)[1],
+                  "Domains may add rules and tighten thresholds; ask the council to change a global policy.")
+        for problem in policies.loosened
+    ]
+    violations += [
+        Violation("GOVERNANCE-002", "WARNING", domain_dir.name, policy_file, f"rules.{rule_id}",
+                  f"rule {rule_id} is not implemented by the platform", "Use one of: " + ", ".join(RULES))
+        for rule_id in policies.rules if rule_id not in RULES
+    ]
+    for path in sorted((domain_dir / "contracts").glob("*.yaml")):
+        try:
+            contract = load_contract(path)
+        except ContractError as exc:
+            violations.append(Violation("CONTRACT-001", "CRITICAL", f"{domain_dir.name}.{path.stem}", str(path),
+                                        "(file)", str(exc), "Fix the contract file as the message says."))
+            continue
+        violations += lint_contract(contract, policies, str(path))
+    return violations
+
+
+def critical(violations: list[Violation]) -> list[Violation]:
+    return [v for v in violations if v.severity == "CRITICAL"]

@@ -1,0 +1,90 @@
+"""Governance policies: the council's global file, and per-domain files that may only tighten it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from mesh_platform.settings import PROJECT_ROOT
+
+Severity = Literal["CRITICAL", "WARNING"]
+GLOBAL_POLICIES = PROJECT_ROOT / "governance" / "policies.yaml"
+LOOSENING_RULE = "GOVERNANCE-001"
+# How each tunable parameter tightens: a domain may only move it this way.
+TIGHTER = {"min_completeness": "higher", "max_freshness_hours": "lower"}
+
+
+class RulePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    severity: Severity = "CRITICAL"
+    description: str = ""
+    remediation: str = ""
+    enabled: bool = True
+    params: dict[str, Any] = {}
+
+
+class PolicyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str = "1.0.0"
+    rules: dict[str, RulePolicy] = {}
+
+
+@dataclass
+class Policies:
+    rules: dict[str, RulePolicy]
+    loosened: list[str] = field(default_factory=list)  # what a domain file tried to loosen
+
+
+def load_policy_file(path: Path) -> PolicyFile:
+    try:
+        return PolicyFile.model_validate(yaml.safe_load(Path(path).read_text()) or {})
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ValueError(f"{path}: not a valid policy file: {exc}") from None
+
+
+def _merge(base: RulePolicy, override: dict, rule_id: str, where: Path) -> tuple[RulePolicy, list[str]]:
+    problems = []
+    merged = base.model_copy(deep=True)
+    if "severity" in override and override["severity"] != base.severity:
+        if base.severity == "CRITICAL":
+            problems.append(f"{where}: {rule_id} severity lowered from CRITICAL to {override['severity']}")
+        else:
+            merged.severity = override["severity"]
+    if override.get("enabled") is False and base.enabled:
+        problems.append(f"{where}: {rule_id} disabled, but the council enables it")
+    elif override.get("enabled") is True:
+        merged.enabled = True
+    for name, value in (override.get("params") or {}).items():
+        current = base.params.get(name)
+        direction = TIGHTER.get(name)
+        looser = direction and current is not None and (
+            (direction == "higher" and value < current) or (direction == "lower" and value > current))
+        if looser:
+            problems.append(f"{where}: {rule_id} {name} loosened from {current} to {value}")
+        elif isinstance(current, dict):
+            merged.params[name] = {**current, **value}  # a domain may add prefixes, not drop the council's
+        elif isinstance(current, list):
+            merged.params[name] = [*current, *[v for v in value if v not in current]]
+        else:
+            merged.params[name] = value
+    return merged, problems
+
+
+def domain_policies(domain_dir: Path, global_file: Path = GLOBAL_POLICIES) -> Policies:
+    rules = dict(load_policy_file(global_file).rules)
+    local = Path(domain_dir) / "policies.yaml"
+    if not local.exists():
+        return Policies(rules)
+    data = yaml.safe_load(local.read_text()) or {}
+    loosened: list[str] = []
+    for rule_id, override in (data.get("rules") or {}).items():
+        if rule_id in rules:
+            rules[rule_id], problems = _merge(rules[rule_id], override, rule_id, local)
+            loosened += problems
+        else:
+            rules[rule_id] = RulePolicy.model_validate(override)
+    return Policies(rules, loosened)
