@@ -25,6 +25,7 @@ CLEAN = parse_contract(
 SUMMARY = parse_contract(
     {"name": "item_summary", "domain": "shop", "version": "1.0.0", "owner": "team:shop",
      "description": "summary", "dependencies": [{"product": "shop.items"}], "sla": {"freshness_hours": 1},
+     "primary_key": ["items"],
      "schema": [{"name": "items", "type": "bigint", "nullable": False}]},
     "item_summary.yaml",
 )

@@ -31,7 +31,7 @@ def _report(on_stale: str, upstream: str = "depot.stock"):
     return _contract({
         "name": "report", "domain": "depot", "version": "1.0.0", "owner": "team:depot", "kind": "composed",
         "description": "report", "dependencies": [{"product": upstream, "on_stale": on_stale}],
-        "sla": {"freshness_hours": 24}, "schema": [{"name": "total", "type": "bigint"}],
+        "primary_key": ["total"], "sla": {"freshness_hours": 24}, "schema": [{"name": "total", "type": "bigint"}],
     })
 
 

@@ -1,5 +1,6 @@
 from mesh_platform.checks.evaluate import CheckOutcome, ContractReport, evaluate_contract, pandera_schema
 from mesh_platform.checks.names import (
+    GOVERNANCE_CHECK,
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
     SCHEMA_CHECK,
@@ -9,6 +10,7 @@ from mesh_platform.checks.names import (
 from mesh_platform.checks.specs import check_specs, contract_checks
 
 __all__ = [
+    "GOVERNANCE_CHECK",
     "NULLABILITY_CHECK",
     "PRIMARY_KEY_CHECK",
     "SCHEMA_CHECK",

@@ -44,6 +44,7 @@ class CheckOutcome:
 class ContractReport:
     row_count: int
     outcomes: list[CheckOutcome]
+    metrics: Any = None  # the aggregated row, for callers that added metrics of their own
 
     @property
     def blocking_failures(self) -> list[CheckOutcome]:
@@ -138,8 +139,13 @@ def _duplicate_examples(df: DataFrame, columns: list[str]) -> list[str]:
     return [", ".join(f"{c}={row[c]}" for c in columns) + f" ({row['count']} rows)" for row in rows]
 
 
-def evaluate_contract(df: DataFrame, contract: Contract) -> ContractReport:
-    """Check `df` against `contract`; the caller should cache `df`, which is read once here."""
+def evaluate_contract(
+    df: DataFrame, contract: Contract, extra_metrics: list[SparkColumn] = ()
+) -> ContractReport:
+    """Check `df` against `contract`; the caller should cache `df`, which is read once here.
+
+    `extra_metrics` ride in the same aggregation (the governance gate's, for one).
+    """
     checks = {c.name: c for c in contract_checks(contract)}
     drift = schema_drift(df, contract)
     unusable = set(drift["missing"]) | set(drift["retyped"])
@@ -169,7 +175,7 @@ def evaluate_contract(df: DataFrame, contract: Contract) -> ContractReport:
     key = [c for c in contract.primary_key if c not in unusable]
     if key:  # a struct is never null, so rows with null key parts count as duplicates too
         metrics.append((F.count(F.lit(1)) - F.countDistinct(F.struct(*key))).alias("key_duplicates"))
-    row = df.agg(*metrics).collect()[0]  # the one job that evaluates every rule
+    row = df.agg(*metrics, *extra_metrics).collect()[0]  # the one job that evaluates every rule
     rows = int(row["rows"])
 
     if NULLABILITY_CHECK in checks:
@@ -225,4 +231,4 @@ def evaluate_contract(df: DataFrame, contract: Contract) -> ContractReport:
                 else _examples(df, _violation(rule), contract.primary_key, rule.column)
             )
         outcomes.append(CheckOutcome(name, passed, check.critical, check.description, metadata))
-    return ContractReport(row_count=rows, outcomes=outcomes)
+    return ContractReport(row_count=rows, outcomes=outcomes, metrics=row)

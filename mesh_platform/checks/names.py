@@ -6,6 +6,7 @@ SCHEMA_CHECK = "contract_schema"
 NULLABILITY_CHECK = "contract_nullability"
 PRIMARY_KEY_CHECK = "contract_primary_key"
 UPSTREAM_CHECK = "upstream_health"
+GOVERNANCE_CHECK = "governance_report"
 
 
 def rule_check_name(rule_kind: str, column: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dagster import AssetCheckSpec, AssetKey
 
 from mesh_platform.checks.names import (
+    GOVERNANCE_CHECK,
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
     SCHEMA_CHECK,
@@ -52,6 +53,9 @@ def contract_checks(contract: Contract) -> list[CheckDef]:
         CheckDef(rule_check_name(r.rule, r.column), r.severity == "critical", _describe(r))
         for r in contract.quality
     ]
+    checks.append(CheckDef(
+        GOVERNANCE_CHECK, True, "Complies with the council's and the domain's policies, on the contract and on the data",
+    ))
     if contract.dependencies:
         checks.append(CheckDef(
             UPSTREAM_CHECK, False,

@@ -27,6 +27,9 @@ from pyspark.sql import functions as F
 
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
 from mesh_platform.contracts.model import Contract
+from mesh_platform.governance import domain_policies, lint_contract
+from mesh_platform.governance.gate import PiiProbe, governance_outcome
+from mesh_platform.mesh import DOMAINS_DIR
 from mesh_platform.product.build import BuildContext, Transform
 from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.run import ProductRun
@@ -134,6 +137,8 @@ def product_asset(
     """`upstreams`: the contracts of the products `contract` consumes, by `domain.product`."""
     upstreams = upstreams or {}
     key = product_key(contract.domain, contract.name)
+    policies = domain_policies(DOMAINS_DIR / contract.domain)
+    static_violations = lint_contract(contract, policies, f"{contract.domain}/contracts/{contract.name}.yaml")
     ins = {_source_input(t): AssetIn(key=bronze_key(contract.domain, t)) for t in contract.sources}
     # Consumed products are plain deps: the build reads each at a version it vets (see upstream.py).
     deps = [product_key(d.domain, d.name) for d in contract.dependencies]
@@ -169,17 +174,28 @@ def product_asset(
             sources={t: inputs[_source_input(t)] for t in contract.sources},
             products=products,
         )
+        started = time.perf_counter()
         df = with_audit_columns(transform(build), contract, datetime.now(UTC), read).persist()
         try:
-            report = evaluate_contract(df, contract)
+            df.count()  # computes and caches the build, so that checks read memory and are timed apart
+            built = time.perf_counter()
+            probe = PiiProbe.for_frame(df, contract)
+            report = evaluate_contract(df, contract, probe.metrics())
+            report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static_violations))
             if contract.dependencies:
                 report.outcomes.append(_upstream_outcome(read))
+            checked = time.perf_counter()
             publishes = not report.blocking_failures
             yield from _check_results(report, key, publishes)
             if not publishes:
                 raise _refusal(contract, report)
             versions = {s.product: {"version": s.version, "state": s.state, "detail": s.detail} for s in read}
-            metadata = {"as_of": mesh.as_of, "contract_version": contract.version}
+            metadata = {
+                "as_of": mesh.as_of,
+                "contract_version": contract.version,
+                "build_seconds": round(built - started, 3),
+                "check_seconds": round(checked - built, 3),  # contract checks + governance gate
+            }
             if read:
                 metadata["source_versions"] = MetadataValue.json(versions)
             yield Output(df, metadata=metadata)

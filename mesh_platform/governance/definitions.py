@@ -1,0 +1,57 @@
+"""The governance code location: the council's view of the whole mesh, in the Dagster UI."""
+
+
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    AssetSpec,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    Definitions,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from mesh_platform.governance.compliance import product_compliance, shares_by_domain
+from mesh_platform.mesh import all_contracts
+from mesh_platform.storage.layout import product_key
+
+CONTRACTS = all_contracts()
+PRODUCTS = [product_key(c.domain, c.name) for c in CONTRACTS.values()]
+
+
+@asset(
+    key=["governance", "compliance"],
+    deps=PRODUCTS,
+    group_name="governance",
+    owners=["team:governance-council"],
+    kinds={"python"},
+    automation_condition=AutomationCondition.eager(),
+    description="Share of products passing governance (no CRITICAL policy violation in the contract, "
+    "and their latest governance report on the data passed), overall and by domain.",
+)
+def compliance(context: AssetExecutionContext) -> MaterializeResult:
+    results = product_compliance(context.instance, CONTRACTS)
+    shares = shares_by_domain(results)
+    rows = "\n".join(
+        f"| {r.product} | {'yes' if r.passing else 'no'} | {r.static_critical} | {r.data_verdict} |" for r in results
+    )
+    return MaterializeResult(metadata={
+        "mesh_compliance": MetadataValue.float(sum(r.passing for r in results) / len(results)),
+        **{f"compliance_{domain}": MetadataValue.float(share) for domain, share in shares.items()},
+        "products": MetadataValue.md(
+            "| product | passing | critical contract violations | latest governance report |\n|---|---|---|---|\n" + rows
+        ),
+    })
+
+
+defs = Definitions(
+    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance],
+    sensors=[AutomationConditionSensorDefinition(
+        "governance_propagation", target=AssetSelection.assets(compliance),
+        default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
+        description="Recomputes compliance whenever a product publishes.",
+    )],
+)

@@ -1,0 +1,117 @@
+"""The governance gate on the data, before the Delta commit.
+
+It judges the published DataFrame against the policies: schema drift, completeness, key uniqueness,
+interoperability types and undeclared personal data. Its metrics ride in the contract's single
+aggregation (see checks/evaluate.py), so the gate adds no pass over the data of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType
+
+from mesh_platform.checks.evaluate import CheckOutcome, ContractReport
+from mesh_platform.checks.names import GOVERNANCE_CHECK, NULLABILITY_CHECK, PRIMARY_KEY_CHECK, SCHEMA_CHECK
+from mesh_platform.contracts.model import Column as ContractColumn
+from mesh_platform.contracts.model import Contract
+from mesh_platform.governance.lint import Violation
+from mesh_platform.governance.pii import COLUMN_SHARE, PATTERNS, luhn_valid
+from mesh_platform.governance.policies import Policies
+from mesh_platform.governance.rules import RULES
+
+LUHN_SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class PiiProbe:
+    """The string columns not declared pii, whose values the gate inspects."""
+
+    columns: list[str]
+
+    @classmethod
+    def for_frame(cls, df: DataFrame, contract: Contract) -> PiiProbe:
+        declared = {c.name for c in contract.columns if c.pii}
+        return cls([f.name for f in df.schema.fields
+                    if isinstance(f.dataType, StringType) and f.name not in declared and not f.name.startswith("_")])
+
+    def metrics(self) -> list[Column]:
+        found = []
+        for i, name in enumerate(self.columns):
+            found.append(F.count(F.col(name)).alias(f"pii_{i}_values"))
+            found += [F.count(F.when(F.col(name).rlike(p), 1)).alias(f"pii_{i}_{k}") for k, p in PATTERNS.items()]
+        return found
+
+    def findings(self, df: DataFrame, row) -> dict[str, dict[str, Any]]:
+        """Columns that look like PII: {column: {kind, share}}."""
+        found = {}
+        for i, name in enumerate(self.columns):
+            values = row[f"pii_{i}_values"]
+            if not values:
+                continue
+            kind, hits = max(((k, row[f"pii_{i}_{k}"]) for k in PATTERNS), key=lambda kv: kv[1])
+            share = hits / values
+            if share < COLUMN_SHARE:
+                continue
+            if kind == "card_number":  # confirm: long digit runs are also ordinary codes
+                sample = [r[0] for r in df.where(F.col(name).rlike(PATTERNS[kind])).select(name).limit(LUHN_SAMPLE).collect()]
+                if sum(map(luhn_valid, sample)) < COLUMN_SHARE * len(sample):
+                    continue
+            found[name] = {"kind": kind, "share": round(share, 4)}
+        return found
+
+
+def _violation(policies: Policies, rule: str, contract: Contract, field: str, message: str) -> Violation | None:
+    policy = policies.rules.get(rule)
+    if policy is None or not policy.enabled:
+        return None
+    return Violation(rule, policy.severity, contract.key, "(published data)", field, message, policy.remediation)
+
+
+def data_violations(
+    df: DataFrame, contract: Contract, report: ContractReport, policies: Policies, pii: dict[str, dict]
+) -> list[Violation]:
+    found: list[Violation | None] = []
+    drift = report.outcome(SCHEMA_CHECK).metadata
+    for kind in ("missing", "extra"):
+        found += [_violation(policies, "SCHEMA-001", contract, c, f"{kind} column {c}") for c in drift[kind]]
+    found += [_violation(policies, "SCHEMA-001", contract, c, f"retyped: {why}") for c, why in drift["retyped"].items()]
+    nulls = report.outcome(NULLABILITY_CHECK).metadata.get("null_counts", {}) if any(
+        o.name == NULLABILITY_CHECK for o in report.outcomes) else {}
+    found += [_violation(policies, "QUALITY-001", contract, c, f"{n} nulls in required column {c}") for c, n in nulls.items()]
+    for outcome in report.outcomes:
+        if outcome.name.startswith("not_null_") and outcome.critical and not outcome.passed:
+            found.append(_violation(policies, "QUALITY-001", contract, outcome.name,
+                                    f"completeness {outcome.metadata.get('observed_completeness')} below "
+                                    f"{outcome.metadata.get('threshold')}"))
+    if any(o.name == PRIMARY_KEY_CHECK and not o.passed for o in report.outcomes):
+        duplicates = report.outcome(PRIMARY_KEY_CHECK).metadata.get("duplicate_rows")
+        found.append(_violation(policies, "QUALITY-003", contract, "primary_key", f"{duplicates} duplicate key rows"))
+    found += [_violation(policies, "SECURITY-002", contract, c, f"values look like {v['kind']} ({v['share']:.0%}) "
+                         "but the column is not declared pii") for c, v in pii.items()]
+    actual = Contract.model_construct(**{**dict(contract), "columns": [
+        ContractColumn.model_construct(name=f.name, type=f.dataType.simpleString(), pii=False)
+        for f in df.schema.fields if not f.name.startswith("_")]})
+    for rule in ("INTEROP-001", "INTEROP-002", "INTEROP-003", "INTEROP-004"):
+        policy = policies.rules.get(rule)
+        if policy and policy.enabled:
+            found += [_violation(policies, rule, contract, field, message) for field, message in RULES[rule](actual, policy)]
+    return [v for v in found if v is not None]
+
+
+def governance_outcome(
+    df: DataFrame, contract: Contract, report: ContractReport, probe: PiiProbe, policies: Policies,
+    static: list[Violation],
+) -> CheckOutcome:
+    """The product's governance report: every violation, static and on the data; CRITICAL blocks."""
+    violations = [*static, *data_violations(df, contract, report, policies, probe.findings(df, report.metrics))]
+    critical = [v for v in violations if v.severity == "CRITICAL"]
+    return CheckOutcome(
+        GOVERNANCE_CHECK, passed=not critical, critical=True,
+        description="Complies with the council's and the domain's policies, on the contract and on the data",
+        metadata={"violations": [v.as_dict() for v in violations], "critical": len(critical),
+                  "warnings": len(violations) - len(critical)},
+    )

@@ -1,0 +1,35 @@
+"""The mesh-wide compliance asset: share of products passing governance, by domain."""
+
+from __future__ import annotations
+
+from dagster import AssetCheckEvaluation, AssetCheckSeverity, AssetKey, materialize
+
+from mesh_platform.governance.definitions import compliance, defs
+
+
+def _materialize(instance):
+    result = materialize([compliance], instance=instance)
+    (event,) = result.get_asset_materialization_events()
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_compliance_counts_products_passing_by_domain(mesh_published, instance):
+    everything = _materialize(instance)
+    assert everything["mesh_compliance"] == 1.0
+    assert {k: v for k, v in everything.items() if k.startswith("compliance_")} == {
+        "compliance_finance": 1.0, "compliance_marketing": 1.0, "compliance_sales": 1.0, "compliance_supply_chain": 1.0}
+
+    # a later verdict on sales.orders' data fails its governance report: sales drops to 2 of 3
+    instance.report_runless_asset_event(AssetCheckEvaluation(
+        asset_key=AssetKey(["sales", "orders"]), check_name="governance_report", passed=False, metadata={},
+        severity=AssetCheckSeverity.ERROR))
+    degraded = _materialize(instance)
+    assert degraded["compliance_sales"] == 2 / 3 and degraded["compliance_marketing"] == 1.0
+    assert degraded["mesh_compliance"] == 10 / 11
+    assert "| sales.orders | no | 0 | failed |" in degraded["products"]
+
+
+def test_governance_location_sees_every_product_as_upstream():
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(AssetKey(["governance", "compliance"])).parent_keys
+    assert len(parents) == 11 and AssetKey(["marketing", "unified_customer_view"]) in parents
