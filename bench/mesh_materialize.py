@@ -25,17 +25,27 @@ ROOT = Path(__file__).parent.parent
 MESH = str(Path(sys.executable).parent / "mesh")
 
 
-def step_seconds(home: Path, since: float) -> dict[str, float]:
-    from dagster import DagsterInstance, RunsFilter
+def run_stats(home: Path, since: float) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Step durations, and each product's (build, checks + gate) seconds from its materialization."""
+    from datetime import datetime
+
+    from dagster import DagsterEventType, DagsterInstance, RunsFilter
     from dagster._core.instance.ref import InstanceRef
 
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        steps = {}
-        for run in instance.get_run_records(RunsFilter(created_after=__import__("datetime").datetime.fromtimestamp(since))):
-            for stat in instance.get_run_step_stats(run.dagster_run.run_id):
+        steps, phases = {}, {}
+        for run in instance.get_run_records(RunsFilter(created_after=datetime.fromtimestamp(since))):
+            run_id = run.dagster_run.run_id
+            for stat in instance.get_run_step_stats(run_id):
                 if stat.end_time and stat.start_time:
                     steps[stat.step_key] = stat.end_time - stat.start_time
-        return steps
+            for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records:
+                materialization = record.event_log_entry.dagster_event.event_specific_data.materialization
+                metadata = materialization.metadata
+                if "build_seconds" in metadata:
+                    phases[".".join(materialization.asset_key.path)] = (
+                        metadata["build_seconds"].value, metadata["check_seconds"].value)
+        return steps, phases
 
 
 def main() -> None:
@@ -51,7 +61,7 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run([MESH, "seed", "--scale", f"{args.scale:g}"], env=env, check=True, capture_output=True)
     print(f"full mesh at SF {args.scale:g}: seed {time.perf_counter() - started:.1f}s, {os.cpu_count()} cores")
-    walls, peaks, per_step = [], [], {}
+    walls, peaks, per_step, per_phase = [], [], {}, {}
     for _ in range(args.runs):
         began = time.time()
         start = time.perf_counter()
@@ -63,14 +73,25 @@ def main() -> None:
             raise RuntimeError(output[-3000:])
         walls.append(time.perf_counter() - start)
         peaks.append(memory.peak)
-        for step, seconds in step_seconds(home, began).items():
+        steps, phases = run_stats(home, began)
+        for step, seconds in steps.items():
             per_step.setdefault(step, []).append(seconds)
+        for product, pair in phases.items():
+            per_phase.setdefault(product, []).append(pair)
     print(f"mesh materialize: median {statistics.median(walls):.1f}s (runs {', '.join(f'{w:.1f}' for w in walls)}); "
           f"peak RSS {max(peaks) / 2**30:.2f} GiB")
     total = sum(statistics.median(v) for v in per_step.values())
     for step, values in sorted(per_step.items(), key=lambda kv: -statistics.median(kv[1])):
         median = statistics.median(values)
         print(f"  {step:45s} {median:6.1f}s  {100 * median / total:4.1f}% of step time")
+    print("contract checks + governance gate versus the build (transform + cache), medians:")
+    builds = checks = 0.0
+    for product, pairs in sorted(per_phase.items()):
+        build, check = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+        builds, checks = builds + build, checks + check
+        print(f"  {product:45s} build {build:6.2f}s  checks+gate {check:6.2f}s  ({check / build:.2f}x)")
+    if builds:
+        print(f"  {'all products':45s} build {builds:6.2f}s  checks+gate {checks:6.2f}s  ({checks / builds:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -100,3 +100,13 @@ def test_spark_patterns_decide_like_the_python_detector(spark):
     for row in matched:
         spark_kind = next((k for k in PATTERNS if row[k] and (k != "card_number" or luhn_valid(row["value"]))), None)
         assert spark_kind == classify(row["value"]), row["value"]
+
+
+def test_completeness_and_key_breaches_are_listed_in_the_governance_report(lake_root, instance, spark):
+    write_arrow(pa.table({"contact_id": ["c1", "c1", None], "contact_note": ["a", "b", "c"]}),
+                bronze_path(lake_root, "crm", "contacts"))
+    result = materialize(ASSETS, resources=platform_resources(), instance=instance, raise_on_error=False)
+    violations = {(v["rule"], v["message"]) for v in _report(result).metadata["violations"].value}
+    assert ("QUALITY-001", "1 nulls in required column contact_id") in violations
+    assert ("QUALITY-003", "2 duplicate key rows") in violations
+    assert not result.success

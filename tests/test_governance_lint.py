@@ -139,3 +139,8 @@ def test_a_critical_violation_fails_the_code_location_load(tmp_path):
     _violations(tmp_path, CASES["QUALITY-002"])
     with pytest.raises(ContractError, match=r"CRITICAL QUALITY-002 .*payments\.yaml: sla\.freshness_hours: SLA of 72 h exceeds"):
         domain_definitions(tmp_path / "billing", types.ModuleType("transforms"))
+
+
+def test_a_domain_rule_the_platform_does_not_implement_is_reported(tmp_path):
+    violations = _violations(tmp_path, policies={"rules": {"CUSTOM-007": {"severity": "WARNING"}}})
+    assert [(v.rule, v.severity, v.field) for v in violations] == [("GOVERNANCE-002", "WARNING", "rules.CUSTOM-007")]

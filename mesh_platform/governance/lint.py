@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mesh_platform.contracts import Contract, ContractError, load_contract
 from mesh_platform.governance.policies import LOOSENING_RULE, Policies, domain_policies
-from mesh_platform.governance.rules import RULES
+from mesh_platform.governance.rules import KNOWN_RULES, RULES
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ def lint_domain(domain_dir: Path) -> list[Violation]:
     ]
     violations += [
         Violation("GOVERNANCE-002", "WARNING", domain_dir.name, policy_file, f"rules.{rule_id}",
-                  f"rule {rule_id} is not implemented by the platform", "Use one of: " + ", ".join(RULES))
-        for rule_id in policies.rules if rule_id not in RULES
+                  f"rule {rule_id} is not implemented by the platform", "Use one of: " + ", ".join(sorted(KNOWN_RULES)))
+        for rule_id in policies.rules if rule_id not in KNOWN_RULES
     ]
     for path in sorted((domain_dir / "contracts").glob("*.yaml")):
         try:

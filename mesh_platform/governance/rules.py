@@ -91,3 +91,7 @@ RULES: dict[str, Rule] = {
     "INTEROP-003": interop_money,
     "INTEROP-004": interop_identifiers,
 }
+
+# Rules judged on the published data by the gate (governance/gate.py), not on the contract.
+DATA_RULES = frozenset({"SCHEMA-001", "SECURITY-002"})
+KNOWN_RULES = frozenset(RULES) | DATA_RULES
