@@ -9,22 +9,17 @@ materialize` on the same seeded lake; the ratio is multiprocess / in_process, me
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from procmem import PeakMemory  # noqa: E402
+from harness import BIN, ROOT, PeakMemory, bench_parser, seeded_environment  # noqa: E402
 
-ROOT = Path(__file__).parent.parent
-BIN = Path(sys.executable).parent
 STEP = re.compile(r'Finished execution of step "([^"]+)" in ([\d.]+)(ms|s|m)')
 
 
@@ -48,18 +43,10 @@ def run_once(mode: str, env: dict) -> tuple[float, dict[str, float], int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = bench_parser(__doc__)
     parser.add_argument("--modes", default="in_process,multiprocess")
-    parser.add_argument("--lake", default=None, help="reuse this lake folder (default: a temporary one)")
     args = parser.parse_args()
-    lake = Path(args.lake or tempfile.mkdtemp(prefix="mesh-bench-"))
-    home = Path(tempfile.mkdtemp(prefix="mesh-bench-home-"))
-    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "MESH_LAKE_ROOT": str(lake), "DAGSTER_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
-    subprocess.run([str(BIN / "mesh"), "seed", "--scale", f"{args.scale:g}"], env=env, check=True,
-                   capture_output=True)
+    env = seeded_environment(args.scale, args.lake)
     print(f"sales domain at SF {args.scale:g}, {args.runs} runs per mode, {os.cpu_count()} cores")
     medians = {}
     for mode in args.modes.split(","):

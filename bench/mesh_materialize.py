@@ -8,21 +8,17 @@ the figure includes the JVM start a user pays. Step times come from the Dagster 
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from procmem import PeakMemory  # noqa: E402
+from harness import BIN, ROOT, PeakMemory, bench_parser, seeded_environment  # noqa: E402
 
-ROOT = Path(__file__).parent.parent
-MESH = str(Path(sys.executable).parent / "mesh")
+MESH = str(BIN / "mesh")
 
 
 def run_stats(home: Path, since: float) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
@@ -49,17 +45,10 @@ def run_stats(home: Path, since: float) -> tuple[dict[str, float], dict[str, tup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--lake", default=None, help="reuse this lake folder (default: a temporary one)")
-    args = parser.parse_args()
-    lake = Path(args.lake or tempfile.mkdtemp(prefix="mesh-bench-"))
-    home = Path(tempfile.mkdtemp(prefix="mesh-bench-home-"))
-    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "MESH_LAKE_ROOT": str(lake), "DAGSTER_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
+    args = bench_parser(__doc__).parse_args()
     started = time.perf_counter()
-    subprocess.run([MESH, "seed", "--scale", f"{args.scale:g}"], env=env, check=True, capture_output=True)
+    env = seeded_environment(args.scale, args.lake)
+    home = Path(env["DAGSTER_HOME"])
     print(f"full mesh at SF {args.scale:g}: seed {time.perf_counter() - started:.1f}s, {os.cpu_count()} cores")
     walls, peaks, per_step, per_phase = [], [], {}, {}
     for _ in range(args.runs):

@@ -87,3 +87,20 @@ def test_published_materialization_records_contract_metadata(lake_root, instance
     assert columns["price"] == ("decimal(18,2)", "price") and "_computed_at" in columns
     history = DeltaTable(metadata["dagster/uri"].value).history(1)[0]
     assert history["product.version"] == "1.0.0" and history["dagster.run_id"] == result.run_id
+
+
+def test_io_manager_loads_another_locations_product_as_a_spark_dataframe(mesh_published, instance, seeded_lake):
+    """A user asset in any code location can take a published product as a plain Dagster input."""
+    from dagster import AssetIn, asset
+    from pyspark.sql import DataFrame
+
+    from mesh_platform.product.domain import upstream_stub
+
+    @asset(ins={"orders": AssetIn(key=["sales", "orders"])})
+    def big_orders(orders: DataFrame) -> None:
+        assert isinstance(orders, DataFrame)
+        assert orders.count() == mesh_published["sales.orders"].row_count
+        assert "order_id" in orders.columns
+
+    result = materialize([upstream_stub("sales.orders"), big_orders], resources=platform_resources(), instance=instance)
+    assert result.success

@@ -27,6 +27,15 @@ def orders(ctx: BuildContext) -> DataFrame:
     )
 
 
+def _order_totals() -> list[Column]:
+    """order_count, total_revenue and avg_order_value from an aggregate's `order_count` and `revenue`."""
+    return [
+        F.col("order_count").cast("int").alias("order_count"),
+        money("revenue").alias("total_revenue"),
+        money(F.col("revenue") / F.col("order_count")).alias("avg_order_value"),
+    ]
+
+
 def _segment(score: Column) -> Column:
     return (
         F.when(score >= 1_000_000, "platinum")
@@ -58,9 +67,7 @@ def customer_lifetime_value(ctx: BuildContext) -> DataFrame:
         .select(
             "customer_id",
             "customer_name",
-            F.col("order_count").cast("int").alias("order_count"),
-            money("revenue").alias("total_revenue"),
-            money(F.col("revenue") / F.col("order_count")).alias("avg_order_value"),
+            *_order_totals(),
             "first_order_date",
             "last_order_date",
             "ltv_score",
@@ -81,9 +88,7 @@ def order_analytics(ctx: BuildContext) -> DataFrame:
         .select(
             "order_month",
             "order_priority",
-            F.col("order_count").cast("int").alias("order_count"),
-            money("revenue").alias("total_revenue"),
-            money(F.col("revenue") / F.col("order_count")).alias("avg_order_value"),
+            *_order_totals(),
             "fulfilled_share",
         )
     )

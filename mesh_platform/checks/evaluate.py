@@ -173,8 +173,11 @@ def evaluate_contract(
                 observed = F.min if rule.rule == "min" else F.max
                 metrics.append(observed(F.col(rule.column)).alias(f"observed_{i}"))
     key = [c for c in contract.primary_key if c not in unusable]
-    if key:  # a struct is never null, so rows with null key parts count as duplicates too
-        metrics.append((F.count(F.lit(1)) - F.countDistinct(F.struct(*key))).alias("key_duplicates"))
+    if key:
+        # One column: the same distinct count as a `unique` rule on it, which Spark computes once.
+        # Several: a struct is never null, so rows with null key parts count as duplicates too.
+        distinct = F.countDistinct(F.col(key[0])) if len(key) == 1 else F.countDistinct(F.struct(*key))
+        metrics.append((F.count(F.lit(1)) - distinct).alias("key_duplicates"))
     row = df.agg(*metrics, *extra_metrics).collect()[0]  # the one job that evaluates every rule
     rows = int(row["rows"])
 

@@ -21,7 +21,7 @@ from mesh_platform.governance import critical, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.resources import platform_resources
-from mesh_platform.storage.layout import product_key
+from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
 
 def _contract_file(domain_dir: Path, contract: Contract) -> Path:
@@ -58,6 +58,16 @@ def resolve_dependencies(
     return found
 
 
+def upstream_stub(product: str) -> AssetSpec:
+    """Another domain's product as seen from this code location; the IO manager can load it as an input."""
+    domain, name = product.split(".")
+    return AssetSpec(
+        product_key(domain, name),
+        description=f"Published by the {domain} domain.",
+        metadata={"schema": io_schema(domain, GOLD)},  # where its Delta table lives
+    )
+
+
 def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     domain_dir = Path(domain_dir)
     domain = domain_dir.name
@@ -82,10 +92,7 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     owner = next(iter(contracts.values())).owner
     sources = sorted({t for c in contracts.values() for t in c.sources})
     # Products of other domains appear here as stubs: lineage crosses code locations, runs do not.
-    stubs = [
-        AssetSpec(product_key(*key.split(".")), description=f"Published by the {key.split('.')[0]} domain.")
-        for key in sorted(foreign)
-    ]
+    stubs = [upstream_stub(key) for key in sorted(foreign)]
     # Products refreshed on upstream change are watched by one sensor per domain, a switch a user
     # sees (and can stop) on the UI's Automation page.
     automated = [p.key for p in products if p.automation_conditions_by_key.get(p.key) is not None]

@@ -177,10 +177,10 @@ def product_asset(
         started = time.perf_counter()
         df = with_audit_columns(transform(build), contract, datetime.now(UTC), read).persist()
         try:
-            df.count()  # computes and caches the build, so that checks read memory and are timed apart
+            rows = df.count()  # computes and caches the build, so that checks read memory and are timed apart
             built = time.perf_counter()
             probe = PiiProbe.for_frame(df, contract)
-            report = evaluate_contract(df, contract, probe.metrics())
+            report = evaluate_contract(df, contract, probe.metrics(rows))
             report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static_violations))
             if contract.dependencies:
                 report.outcomes.append(_upstream_outcome(read))

@@ -1,10 +1,16 @@
-"""Peak resident memory of a process and all its descendants, sampled from /proc."""
+"""Shared benchmark plumbing: a seeded lake and instance, and the peak memory of a process tree."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 
 def _tree_rss(root: int) -> int:
@@ -46,3 +52,25 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+ROOT = Path(__file__).parent.parent
+BIN = Path(sys.executable).parent
+
+
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="TPC-H scale factor (default 1)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement; medians are reported")
+    parser.add_argument("--lake", default=None, help="reuse this lake folder (default: a temporary one)")
+    return parser
+
+
+def seeded_environment(scale: float, lake: str | None) -> dict[str, str]:
+    """Environment for `mesh`/`dagster` subprocesses: a seeded lake and a fresh instance."""
+    lake_root = Path(lake or tempfile.mkdtemp(prefix="mesh-bench-"))
+    home = Path(tempfile.mkdtemp(prefix="mesh-bench-home-"))
+    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "MESH_LAKE_ROOT": str(lake_root), "DAGSTER_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
+    subprocess.run([str(BIN / "mesh"), "seed", "--scale", f"{scale:g}"], env=env, check=True, capture_output=True)
+    return env
