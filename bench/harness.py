@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+
+import pyspark
 
 
 def _tree_rss(root: int) -> int:
@@ -74,3 +79,31 @@ def seeded_environment(scale: float, lake: str | None) -> dict[str, str]:
     env = {**os.environ, "MESH_LAKE_ROOT": str(lake_root), "DAGSTER_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
     subprocess.run([str(BIN / "mesh"), "seed", "--scale", f"{scale:g}"], env=env, check=True, capture_output=True)
     return env
+
+
+@contextmanager
+def spark_connect_server(port: int = 15002, timeout: float = 120):
+    """A Spark Connect server from the pip-installed PySpark, on loopback, for the duration of a block."""
+    spark_home = Path(pyspark.__file__).parent
+    process = subprocess.Popen(
+        [str(spark_home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+         "--master", "local[*]", "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+         "--conf", f"spark.connect.grpc.binding.port={port}", "--conf", "spark.ui.enabled=false",
+         "--conf", "spark.sql.session.timeZone=UTC", "--conf", "spark.sql.shuffle.partitions=8"],
+        env={**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": "127.0.0.1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the Spark Connect server did not start") from None
+            time.sleep(1)
+    try:
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

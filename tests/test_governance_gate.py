@@ -110,3 +110,24 @@ def test_completeness_and_key_breaches_are_listed_in_the_governance_report(lake_
     assert ("QUALITY-001", "1 nulls in required column contact_id") in violations
     assert ("QUALITY-003", "2 duplicate key rows") in violations
     assert not result.success
+
+
+def test_pii_probe_samples_large_tables_and_still_finds_the_column(spark):
+    from datetime import UTC, datetime
+
+    from mesh_platform.checks import evaluate_contract
+    from mesh_platform.governance.gate import SAMPLE_ROWS, PiiProbe
+    from mesh_platform.product.factory import with_audit_columns
+
+    rows = 100_000
+    df = spark.range(rows).select(
+        F.col("id").cast("string").alias("contact_id"),
+        F.concat(F.lit("user"), F.col("id").cast("string"), F.lit("@example.com")).alias("contact_note"),
+    )
+    df = with_audit_columns(df, CONTACTS, datetime.now(UTC)).cache()
+    probe = PiiProbe.for_frame(df, CONTACTS)
+    assert probe.columns == ["contact_id", "contact_note"]
+    report = evaluate_contract(df, CONTACTS, probe.metrics(rows))
+    inspected = report.metrics["pii_1_values"]
+    assert 0.8 * SAMPLE_ROWS < inspected < 1.2 * SAMPLE_ROWS  # a sample, not every row
+    assert probe.findings(df, report.metrics) == {"contact_note": {"kind": "email", "share": 1.0}}

@@ -24,7 +24,7 @@ from mesh_platform.governance.policies import Policies
 from mesh_platform.governance.rules import RULES
 
 LUHN_SAMPLE = 20
-SAMPLE_ROWS, SAMPLE_SEED = 20_000, 17
+SAMPLE_ROWS, HASH_BUCKETS = 20_000, 1_000_000
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,13 @@ class PiiProbe:
     def metrics(self, rows: int) -> list[Column]:
         """Regex counts over a uniform sample of about SAMPLE_ROWS rows: a column-level share needs no more,
         and running every pattern over every value would cost more than the rest of the checks together."""
-        sampled = F.rand(SAMPLE_SEED) < F.lit(min(1.0, SAMPLE_ROWS / max(rows, 1)))  # same rows in every probe
+        share = min(1.0, SAMPLE_ROWS / max(rows, 1))
         found = []
         for i, name in enumerate(self.columns):
-            value = F.when(sampled, F.col(name))
+            # Spark forbids rand() inside aggregates, so the sample is drawn by a hash of the value
+            # (deterministic, uniform over values); a full probe when the table is small anyway.
+            in_sample = F.abs(F.xxhash64(F.col(name))) % HASH_BUCKETS < int(share * HASH_BUCKETS)
+            value = F.col(name) if share >= 1.0 else F.when(in_sample, F.col(name))
             found.append(F.count(value).alias(f"pii_{i}_values"))
             found += [F.count(F.when(value.rlike(p), 1)).alias(f"pii_{i}_{k}") for k, p in PATTERNS.items()]
         return found
