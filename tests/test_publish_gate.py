@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pyarrow as pa
-from dagster import AssetKey, materialize
+from dagster import AssetIn, AssetKey, asset, materialize
 from deltalake import DeltaTable
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mesh_platform.contracts.loader import parse_contract
+from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
@@ -91,10 +93,6 @@ def test_published_materialization_records_contract_metadata(lake_root, instance
 
 def test_io_manager_loads_another_locations_product_as_a_spark_dataframe(mesh_published, instance, seeded_lake):
     """A user asset in any code location can take a published product as a plain Dagster input."""
-    from dagster import AssetIn, asset
-    from pyspark.sql import DataFrame
-
-    from mesh_platform.product.domain import upstream_stub
 
     @asset(ins={"orders": AssetIn(key=["sales", "orders"])})
     def big_orders(orders: DataFrame) -> None:
