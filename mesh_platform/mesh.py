@@ -14,8 +14,9 @@ from mesh_platform.contracts import Contract, load_domain_contracts
 DOMAINS_DIR = Path(domains.__file__).parent
 
 
-def domain_names() -> list[str]:
-    return sorted(p.parent.name for p in DOMAINS_DIR.glob("*/contracts") if p.is_dir())
+def domain_names(root: Path = DOMAINS_DIR) -> list[str]:
+    """The domain folders under `root`: those holding a contracts/ folder."""
+    return sorted(p.parent.name for p in Path(root).glob("*/contracts") if p.is_dir())
 
 
 def domain_module(domain: str, name: str) -> ModuleType | None:

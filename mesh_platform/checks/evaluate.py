@@ -53,6 +53,10 @@ class ContractReport:
     def outcome(self, name: str) -> CheckOutcome:
         return next(o for o in self.outcomes if o.name == name)
 
+    def find(self, name: str) -> CheckOutcome | None:
+        """The outcome of `name`, or None for a check the contract does not have."""
+        return next((o for o in self.outcomes if o.name == name), None)
+
 
 def pandera_schema(
     contract: Contract, skip: frozenset[str] = frozenset(), with_nullability: bool = True
@@ -204,7 +208,7 @@ def evaluate_contract(
                          metadata)
         )
 
-    for rule in contract.quality:  # (the upstream check is judged where sources are read)
+    for rule in contract.quality:
         name = rule_check_name(rule.rule, rule.column)
         check = checks[name]
         if rule.column in unusable:

@@ -17,6 +17,10 @@ from mesh_platform.checks.names import (
 from mesh_platform.contracts.model import Contract, QualityRule
 
 
+UPSTREAM_DESCRIPTION = "Consumed products were read published, fresh and passing their blocking checks"
+GOVERNANCE_DESCRIPTION = "Complies with the council's and the domain's policies, on the contract and on the data"
+
+
 @dataclass(frozen=True)
 class CheckDef:
     name: str
@@ -53,14 +57,9 @@ def contract_checks(contract: Contract) -> list[CheckDef]:
         CheckDef(rule_check_name(r.rule, r.column), r.severity == "critical", _describe(r))
         for r in contract.quality
     ]
-    checks.append(CheckDef(
-        GOVERNANCE_CHECK, True, "Complies with the council's and the domain's policies, on the contract and on the data",
-    ))
+    checks.append(CheckDef(GOVERNANCE_CHECK, True, GOVERNANCE_DESCRIPTION))
     if contract.dependencies:
-        checks.append(CheckDef(
-            UPSTREAM_CHECK, False,
-            "Consumed products were read published, fresh and passing their blocking checks",
-        ))
+        checks.append(CheckDef(UPSTREAM_CHECK, False, UPSTREAM_DESCRIPTION))
     return checks
 
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mesh_platform.governance import critical, lint_domain
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import DOMAINS_DIR, domain_names
 
 console = Console()
 
@@ -19,7 +19,7 @@ def lint_command(
     path: Path = typer.Option(DOMAINS_DIR, "--path", help="Folder holding the domain folders."),
 ) -> None:
     """Check every contract against the governance policies, without Spark. Exit 1 on any CRITICAL."""
-    names = domain or sorted(p.parent.name for p in path.glob("*/contracts"))
+    names = domain or domain_names(path)
     violations = [v for d in names for v in lint_domain(path / d)]
     if output == "json":
         print(json.dumps({"violations": [v.as_dict() for v in violations],

@@ -16,6 +16,7 @@ from pyspark.sql.types import StringType
 
 from mesh_platform.checks.evaluate import CheckOutcome, ContractReport
 from mesh_platform.checks.names import GOVERNANCE_CHECK, NULLABILITY_CHECK, PRIMARY_KEY_CHECK, SCHEMA_CHECK
+from mesh_platform.checks.specs import GOVERNANCE_DESCRIPTION
 from mesh_platform.contracts.model import Column as ContractColumn
 from mesh_platform.contracts.model import Contract
 from mesh_platform.governance.lint import Violation
@@ -87,17 +88,18 @@ def data_violations(
     for kind in ("missing", "extra"):
         found += [_violation(policies, "SCHEMA-001", contract, c, f"{kind} column {c}") for c in drift[kind]]
     found += [_violation(policies, "SCHEMA-001", contract, c, f"retyped: {why}") for c, why in drift["retyped"].items()]
-    nulls = report.outcome(NULLABILITY_CHECK).metadata.get("null_counts", {}) if any(
-        o.name == NULLABILITY_CHECK for o in report.outcomes) else {}
+    nullability = report.find(NULLABILITY_CHECK)
+    nulls = nullability.metadata.get("null_counts", {}) if nullability else {}
     found += [_violation(policies, "QUALITY-001", contract, c, f"{n} nulls in required column {c}") for c, n in nulls.items()]
     for outcome in report.outcomes:
         if outcome.name.startswith("not_null_") and outcome.critical and not outcome.passed:
             found.append(_violation(policies, "QUALITY-001", contract, outcome.name,
                                     f"completeness {outcome.metadata.get('observed_completeness')} below "
                                     f"{outcome.metadata.get('threshold')}"))
-    if any(o.name == PRIMARY_KEY_CHECK and not o.passed for o in report.outcomes):
-        duplicates = report.outcome(PRIMARY_KEY_CHECK).metadata.get("duplicate_rows")
-        found.append(_violation(policies, "QUALITY-003", contract, "primary_key", f"{duplicates} duplicate key rows"))
+    key = report.find(PRIMARY_KEY_CHECK)
+    if key and not key.passed:
+        found.append(_violation(policies, "QUALITY-003", contract, "primary_key",
+                                f"{key.metadata.get('duplicate_rows')} duplicate key rows"))
     found += [_violation(policies, "SECURITY-002", contract, c, f"values look like {v['kind']} ({v['share']:.0%}) "
                          "but the column is not declared pii") for c, v in pii.items()]
     actual = Contract.model_construct(**{**dict(contract), "columns": [
@@ -118,8 +120,7 @@ def governance_outcome(
     violations = [*static, *data_violations(df, contract, report, policies, probe.findings(df, report.metrics))]
     critical = [v for v in violations if v.severity == "CRITICAL"]
     return CheckOutcome(
-        GOVERNANCE_CHECK, passed=not critical, critical=True,
-        description="Complies with the council's and the domain's policies, on the contract and on the data",
+        GOVERNANCE_CHECK, passed=not critical, critical=True, description=GOVERNANCE_DESCRIPTION,
         metadata={"violations": [v.as_dict() for v in violations], "critical": len(critical),
                   "warnings": len(violations) - len(critical)},
     )

@@ -38,9 +38,9 @@ def lint_contract(contract: Contract, policies: Policies, file: str) -> list[Vio
     return found
 
 
-def lint_domain(domain_dir: Path) -> list[Violation]:
+def lint_domain(domain_dir: Path, policies: Policies | None = None) -> list[Violation]:
     domain_dir = Path(domain_dir)
-    policies = domain_policies(domain_dir)
+    policies = policies or domain_policies(domain_dir)
     policy_file = str(domain_dir / "policies.yaml")
     violations = [
         Violation(LOOSENING_RULE, "CRITICAL", domain_dir.name, policy_file, "rules", problem.split(": ", 1)[1],

@@ -17,7 +17,7 @@ from dagster import (
 
 from mesh_platform import settings
 from mesh_platform.contracts import Contract, ContractError, load_domain_contracts
-from mesh_platform.governance import critical, lint_domain
+from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.resources import platform_resources
@@ -71,7 +71,8 @@ def upstream_stub(product: str) -> AssetSpec:
 def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     domain_dir = Path(domain_dir)
     domain = domain_dir.name
-    blocking = critical(lint_domain(domain_dir))  # governance as code: no product breaks a policy
+    policies = domain_policies(domain_dir)
+    blocking = critical(lint_domain(domain_dir, policies))  # governance as code: no product breaks a policy
     if blocking:
         raise ContractError("\n".join(v.line() for v in blocking))
     contracts = {c.key: c for c in load_domain_contracts(domain_dir)}
@@ -88,7 +89,7 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
             )
         upstreams = resolve_dependencies(contract, domain_dir, contracts, own_bronze)
         foreign |= {key for key in upstreams if key not in contracts}
-        products.append(product_asset(contract, transform, upstreams))
+        products.append(product_asset(contract, transform, upstreams, policies))
     owner = next(iter(contracts.values())).owner
     sources = sorted({t for c in contracts.values() for t in c.sources})
     # Products of other domains appear here as stubs: lineage crosses code locations, runs do not.

@@ -26,8 +26,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
+from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.model import Contract
-from mesh_platform.governance import domain_policies, lint_contract
+from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.mesh import DOMAINS_DIR
 from mesh_platform.product.build import BuildContext, Transform
@@ -83,8 +84,7 @@ def with_audit_columns(
 def _upstream_outcome(sources: list[UpstreamVersion]) -> CheckOutcome:
     degraded = {s.product: f"{s.state}: {s.detail}" for s in sources if s.degraded}
     return CheckOutcome(
-        UPSTREAM_CHECK, passed=not degraded, critical=False,
-        description="Consumed products were read published, fresh and passing their blocking checks",
+        UPSTREAM_CHECK, passed=not degraded, critical=False, description=UPSTREAM_DESCRIPTION,
         metadata={"read": [s.label for s in sources], "degraded": degraded},
     )
 
@@ -132,12 +132,16 @@ def _read_dependencies(
 
 
 def product_asset(
-    contract: Contract, transform: Transform, upstreams: Mapping[str, Contract] | None = None
+    contract: Contract,
+    transform: Transform,
+    upstreams: Mapping[str, Contract] | None = None,
+    policies: Policies | None = None,
 ) -> AssetsDefinition:
-    """`upstreams`: the contracts of the products `contract` consumes, by `domain.product`."""
+    """`upstreams`: the contracts of the products `contract` consumes, by `domain.product`;
+    `policies`: its domain's (read from the domain folder when not given)."""
     upstreams = upstreams or {}
     key = product_key(contract.domain, contract.name)
-    policies = domain_policies(DOMAINS_DIR / contract.domain)
+    policies = policies or domain_policies(DOMAINS_DIR / contract.domain)
     static_violations = lint_contract(contract, policies, f"{contract.domain}/contracts/{contract.name}.yaml")
     ins = {_source_input(t): AssetIn(key=bronze_key(contract.domain, t)) for t in contract.sources}
     # Consumed products are plain deps: the build reads each at a version it vets (see upstream.py).

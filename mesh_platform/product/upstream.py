@@ -43,7 +43,7 @@ class UpstreamVersion:
 
 def _failed_materialization_runs(instance: DagsterInstance, key: AssetKey, upstream: Contract) -> set[str]:
     """Runs whose materialization of `key` has a failed blocking check as its latest verdict."""
-    verdicts: dict[str, AssetCheckExecutionRecordStatus] = {}
+    failed: set[str] = set()
     for check in (c for c in contract_checks(upstream) if c.critical):
         history = instance.event_log_storage.get_asset_check_execution_history(
             AssetCheckKey(key, check.name), limit=HISTORY
@@ -60,8 +60,8 @@ def _failed_materialization_runs(instance: DagsterInstance, key: AssetKey, upstr
             if target and target not in seen:
                 seen.add(target)
                 if record.status == AssetCheckExecutionRecordStatus.FAILED:
-                    verdicts[target] = record.status
-    return set(verdicts)
+                    failed.add(target)
+    return failed
 
 
 def resolve(
