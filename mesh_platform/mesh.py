@@ -44,3 +44,13 @@ def bronze_tables(domain: str) -> tuple[str, ...]:
     """The bronze tables a domain's operational systems provide (declared in its sources.py)."""
     sources = domain_module(domain, "sources")
     return tuple(getattr(sources, "TABLES", ())) if sources else ()
+
+
+def find_contract(product: str) -> Contract:
+    """The contract of `domain.product`; LookupError naming the known products of that domain."""
+    domain = product.split(".", 1)[0]
+    contracts = domain_contracts(domain)
+    if product not in contracts:
+        known = ", ".join(sorted(contracts)) or f"none (domains: {', '.join(domain_names())})"
+        raise LookupError(f"{product} is not a product of the mesh; products of {domain}: {known}")
+    return contracts[product]

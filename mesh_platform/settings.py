@@ -7,6 +7,7 @@
 | MESH_SPARK_MASTER    | local[*]      | classic Spark master URL, e.g. spark://host:7077          |
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
+| MESH_MASKING_SALT    | (generated)   | salt of `hash` masking; default: a random one kept in the lake |
 | DAGSTER_HOME         | ./.dagster    | Dagster instance folder (run history, event log)          |
 """
 
@@ -42,3 +43,7 @@ def executor_name() -> str:
     if value not in {"in_process", "multiprocess"}:
         raise ValueError(f"MESH_EXECUTOR={value!r}: expected in_process or multiprocess")
     return value
+
+
+def masking_salt() -> str | None:
+    return os.environ.get("MESH_MASKING_SALT") or None

@@ -181,7 +181,9 @@ def marketing_unified_customer_view(lake: Path) -> pd.DataFrame:
                             ("supply_chain", "delivery_preferences")]:
         con.register(product, DeltaTable(str(lake / domain / "gold" / product)).to_pyarrow_table())
     return con.sql("""
-        SELECT c.customer_id, c.customer_name, c.ltv_score AS sales_ltv_score, c.segment AS sales_segment,
+        -- sales lets marketing see customer_name only under partial_mask: at most 3 leading characters
+        SELECT c.customer_id, left(c.customer_name, least(3, floor(length(c.customer_name) / 2))::INT) || '****'
+                   AS customer_name, c.ltv_score AS sales_ltv_score, c.segment AS sales_segment,
                c.total_revenue, c.order_count, s.segment AS marketing_segment, s.engagement_score, s.preferred_channel,
                d.preferred_delivery_speed, d.avg_delivery_satisfaction, d.return_rate,
                0.4 * c.ltv_score + 0.3 * coalesce(s.engagement_score, 0) + 0.3 * 100 * (1 - coalesce(d.return_rate, 0)) AS unified_score,

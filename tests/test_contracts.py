@@ -54,13 +54,13 @@ def _error(tmp_path: Path, mutate) -> str:
         (lambda d: d["quality"].append({"column": "order_id"}), "needs a 'rule' key"),
         (lambda d: d["quality"].append({"rule": "min", "column": "nope", "value": 0}), "quality names columns not in the schema: nope"),
         (lambda d: d["quality"].append({"rule": "not_null", "column": "order_id", "threshold": 1.5}), "threshold"),
-        (lambda d: d["access"].update(masking={"customer_ref": "hash"}), "access.masking names columns not in the schema: customer_ref"),
+        (lambda d: d["access"].update(masking={"customer_ref": "hash"}), "access.masking.customer_ref: names a column not in the schema"),
         (lambda d: d["sla"].update(freshness_hours=-1), "sla.freshness_hours"),
         (lambda d: d.update(dependencies=[{"product": "orders"}]), "must name a product as 'domain.product'"),
         (lambda d: d.update(primary_key=["order_key"]), "primary_key names columns not in the schema: order_key"),
         (lambda d: d["schema"].append(dict(d["schema"][0])), "schema declares columns more than once: order_id"),
         (lambda d: d.update(name="sales_orders"), "must match the file name 'orders'"),
-        (lambda d: d.update(domain="finance"), "must match the domain folder 'sales'"),
+        (lambda d: d.update(domain="supply_chain"), "must match the domain folder 'sales'"),
     ],
 )
 def test_malformed_contract_names_file_field_and_fix(tmp_path, mutate, expected):

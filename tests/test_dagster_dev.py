@@ -22,6 +22,11 @@ LATEST = """
 query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
     assetMaterializations(limit: 1) { runId timestamp } } } }"""
 
+USAGE = """
+query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
+    assetObservations(limit: 1) { runId metadataEntries { label
+        ... on IntMetadataEntry { intValue } ... on TextMetadataEntry { text } } } } } }"""
+
 LAUNCH = """
 mutation($location: String!, $keys: [AssetKeyInput!]) {
   launchPipelineExecution(executionParams: {
@@ -108,6 +113,14 @@ def test_publishing_upstream_rebuilds_downstream_domain_under_the_daemon(server,
     table = DeltaTable(str(seeded_lake / "marketing" / "gold" / "unified_customer_view")).to_pyarrow_table()
     clv_version = DeltaTable(str(seeded_lake / "sales" / "gold" / "customer_lifetime_value")).version()
     assert f"sales.customer_lifetime_value@v{clv_version}" in table["_source_products"][0].as_py()
+
+    # marketing's read of sales' product shows as usage on the sales asset, from that run
+    usage = server.graphql(USAGE, {"key": {"path": ["sales", "customer_lifetime_value"]}})["assetOrError"]
+    observation = usage["assetObservations"][0]
+    entries = {e["label"]: e.get("intValue", e.get("text")) for e in observation["metadataEntries"]}
+    assert observation["runId"] == latest["runId"]
+    assert entries["usage/last_consumer"] == "marketing" and entries["usage/read_count"] >= 2
+    assert "marketing" in entries["usage/consumers"].split(", ")
 
 
 def test_run_history_persists_in_the_instance_across_processes(server, mesh_published):

@@ -94,7 +94,7 @@ def test_published_materialization_records_contract_metadata(lake_root, instance
 def test_io_manager_loads_another_locations_product_as_a_spark_dataframe(mesh_published, instance, seeded_lake):
     """A user asset in any code location can take a published product as a plain Dagster input."""
 
-    @asset(ins={"orders": AssetIn(key=["sales", "orders"])})
+    @asset(key=["finance", "big_orders"], ins={"orders": AssetIn(key=["sales", "orders"])})
     def big_orders(orders: DataFrame) -> None:
         assert isinstance(orders, DataFrame)
         assert orders.count() == mesh_published["sales.orders"].row_count

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.cli import lint, materialize, seed
+from mesh_platform.cli import access, lint, materialize, read, seed
 
 app = typer.Typer(
-    help="Operate the data mesh: seed sources, lint contracts against policies, materialize products.",
+    help="Operate the data mesh: seed sources, lint contracts, materialize, read products and manage access.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 app.command("seed")(seed.seed_command)
 app.command("materialize")(materialize.materialize_command)
 app.command("lint")(lint.lint_command)
+app.command("read")(read.read_command)
+app.command("usage")(read.usage_command)
+app.add_typer(access.app, name="access")
 
 
 def main() -> None:

@@ -49,7 +49,12 @@ def parse_contract(data: object, source: str) -> Contract:
     try:
         return Contract.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {_field_path(e['loc'])}: {_explain(e)}" for e in exc.errors()]
+        lines = []
+        for error in exc.errors():
+            if error["loc"]:
+                lines.append(f"{source}: {_field_path(error['loc'])}: {_explain(error)}")
+            else:  # whole-contract checks: each line of the message names its own field
+                lines += [f"{source}: {line}" for line in _explain(error).splitlines()]
         raise ContractError("\n".join(lines)) from None
 
 

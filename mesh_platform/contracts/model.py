@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mesh_platform.contracts.access import AccessPolicy, access_problems
 from mesh_platform.contracts.types import SUPPORTED_TYPES, is_supported_type
 
 # Names must be usable as SQL identifiers; the naming *conventions* are governance (NAMING-001).
@@ -110,15 +111,6 @@ class Sla(_Strict):
         return self
 
 
-MaskingRule = Literal["partial_mask", "hash", "redact", "null"]
-
-
-class AccessPolicy(_Strict):
-    consumers: list[str] = []
-    masking: dict[str, MaskingRule] = {}
-    row_filters: dict[str, str] = {}
-
-
 class Dependency(_Strict):
     product: str
     on_stale: Literal["use_last_good", "fail"] = "fail"
@@ -192,7 +184,6 @@ class Contract(_Strict):
         for label, cols in (
             ("primary_key", self.primary_key),
             ("quality", [r.column for r in self.quality]),
-            ("access.masking", list(self.access.masking)),
         ):
             unknown = [c for c in cols if c not in known]
             if unknown:
@@ -201,6 +192,9 @@ class Contract(_Strict):
         repeated = sorted({f"{k} on {c}" for k, c in rule_ids if rule_ids.count((k, c)) > 1})
         if repeated:
             raise ValueError(f"quality declares the same rule twice: {', '.join(repeated)}")
+        problems = access_problems(self.access, self.domain, self.published_columns)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mesh_platform.access.policy import request_hint
 from mesh_platform.contracts import Contract, ContractError, load_contract
 from mesh_platform.governance.policies import LOOSENING_RULE, Policies, domain_policies
 from mesh_platform.governance.rules import KNOWN_RULES, RULES
@@ -38,6 +39,29 @@ def lint_contract(contract: Contract, policies: Policies, file: str) -> list[Vio
     return found
 
 
+def access_violations(contract: Contract, file: str, domains_root: Path) -> list[Violation]:
+    """ACCESS-001: a product may consume only products whose contracts list its domain as a consumer.
+    Not a configurable policy: it is the owners' decision, enforced again on every read."""
+    found = []
+    for i, dep in enumerate(contract.dependencies):
+        folder = domains_root / dep.domain / "contracts" / f"{dep.name}.yaml"
+        if dep.domain == contract.domain or not folder.exists():
+            continue  # own products are always readable; unknown products are reported at load
+        try:
+            upstream = load_contract(folder)
+        except ContractError:
+            continue  # reported by the owner domain's own lint
+        if contract.domain not in upstream.access.consumers:
+            allowed = ", ".join(upstream.access.consumers) or "no other domain"
+            found.append(Violation(
+                "ACCESS-001", "CRITICAL", contract.key, file, f"dependencies[{i}].product",
+                f"{contract.key} consumes {dep.product}, whose contract does not allow {contract.domain} "
+                f"(it allows {allowed})",
+                f"ask its owner {upstream.owner}: {request_hint(dep.product, contract.domain)}",
+            ))
+    return found
+
+
 def lint_domain(domain_dir: Path, policies: Policies | None = None) -> list[Violation]:
     domain_dir = Path(domain_dir)
     policies = policies or domain_policies(domain_dir)
@@ -60,6 +84,7 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None) -> list[Viol
                                         "(file)", str(exc), "Fix the contract file as the message says."))
             continue
         violations += lint_contract(contract, policies, str(path))
+        violations += access_violations(contract, str(path), domain_dir.parent)
     return violations
 
 

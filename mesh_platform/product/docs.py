@@ -27,7 +27,8 @@ def product_markdown(contract: Contract) -> str:
         for c in contract_checks(contract)
     ]
     consumers = ", ".join(contract.access.consumers) or "owner only"
-    lines += ["", f"**Consumers** {consumers}"]
+    lines += ["", f"**Consumers** {consumers} (PII masked for them as shown; ask with `mesh access request`)"]
+    lines += [f"- rows {consumer} sees: `{predicate}`" for consumer, predicate in contract.access.row_filters.items()]
     if contract.dependencies:
         lines += ["", "**Consumes** " + ", ".join(d.product for d in contract.dependencies)]
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from mesh_platform.contracts import Contract, ContractError, load_domain_contrac
 from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform import resources  # a module import: resources imports this package
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
 
@@ -109,7 +109,7 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     return Definitions(
         assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products],
         sensors=sensors,
-        resources=platform_resources(),
+        resources=resources.platform_resources(),
         # In-process by default: one process and one Spark session for the whole run, where the
         # multiprocess executor would start a JVM per asset step (measured in bench/execution_mode.py).
         executor=in_process_executor if settings.executor_name() == "in_process" else multiprocess_executor,

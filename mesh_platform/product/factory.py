@@ -25,6 +25,7 @@ from dagster import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from mesh_platform.access.reader import audit_read, open_product
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.model import Contract
@@ -36,8 +37,7 @@ from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.run import ProductRun
 from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.delta import read_delta
-from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key, product_path
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key
 
 
 def _source_input(table: str) -> str:
@@ -124,8 +124,12 @@ def _read_dependencies(
     ]
     frames = {}
     for source in chosen:
-        domain, name = source.product.split(".")
-        frames[source.product] = read_delta(spark, product_path(lake_root, domain, name), source.version)
+        # Read as this product's domain: the upstream contract's masking and row filter apply.
+        read = open_product(spark, upstreams[source.product], contract.domain, lake_root, source.version)
+        frames[source.product] = read.df
+        context.log_event(
+            audit_read(read, lake_root, read.visible_rows(), "dagster", context.run_id, read_by=contract.key)
+        )
         if source.degraded:
             context.log.warning(f"{contract.key} reads {source.label} ({source.state}: {source.detail})")
     return chosen, frames

@@ -37,7 +37,11 @@ def open_table(uri: str | Path, version: int | None = None) -> DeltaTable:
 
 
 def read_delta(spark: SparkSession, uri: str | Path, version: int | None = None) -> DataFrame:
-    table = open_table(uri, version)
+    return read_table(spark, open_table(uri, version))
+
+
+def read_table(spark: SparkSession, table: DeltaTable) -> DataFrame:
+    """The opened version of `table` as a lazy Spark DataFrame over its Parquet files."""
     files = table.file_uris()
     if files:
         return spark.read.parquet(*files)

@@ -2,6 +2,7 @@
 
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from dagster import (
     InputContext,
@@ -17,6 +18,9 @@ from dagster_deltalake.io_manager import DeltaLakeDbClient, TableConnection
 from pyspark.sql import DataFrame
 
 from mesh_platform import settings
+from mesh_platform.access.policy import AccessDenied
+from mesh_platform.access.reader import audit_read, open_product
+from mesh_platform.mesh import domain_contracts
 from mesh_platform.spark import SparkResource
 from mesh_platform.storage.delta import read_delta, write_delta
 
@@ -36,9 +40,22 @@ def _described_schema(df: DataFrame, definition_metadata: dict) -> TableSchema:
     )
 
 
+def _consumer_domain(context: InputContext) -> str:
+    """The domain of the asset loading the input: the first part of its key."""
+    assets_def = context.step_context.assets_def if context.has_asset_key else None
+    domains = {key.path[0] for key in assets_def.keys} if assets_def else set()
+    if len(domains) != 1:
+        raise AccessDenied(
+            f"{context.asset_key.to_user_string()} can only be loaded by an asset of one domain "
+            "(asset key [domain, name]), which the access policy is checked against"
+        )
+    return domains.pop()
+
+
 class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
-    def __init__(self, spark: SparkResource):
+    def __init__(self, spark: SparkResource, lake_root: Path):
         self._spark = spark
+        self._lake_root = lake_root
 
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: DataFrame, connection: TableConnection
@@ -60,8 +77,26 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         }
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection: TableConnection) -> DataFrame:
-        df = read_delta(self._spark.spark_session, connection.table_uri)
-        return df.select(*table_slice.columns) if table_slice.columns else df
+        upstream, consumer = context.asset_key.path, _consumer_domain(context)
+        contract = domain_contracts(upstream[0]).get(".".join(upstream)) if len(upstream) == 2 else None
+        if contract is None:  # a bronze source: internal to its domain
+            if upstream[0] != consumer:
+                raise AccessDenied(
+                    f"{consumer} may not read {context.asset_key.to_user_string()}: bronze sources are "
+                    f"internal to {upstream[0]}; consume one of its published products instead"
+                )
+            df = read_delta(self._spark.spark_session, connection.table_uri)
+            return df.select(*table_slice.columns) if table_slice.columns else df
+        # A product: the same policy, masking, row filter and audit as every platform read.
+        read = open_product(
+            self._spark.spark_session, contract, consumer, self._lake_root, columns=table_slice.columns or None
+        )
+        step = context.step_context
+        reader = ", ".join(key.to_user_string() for key in step.assets_def.keys)
+        context.instance.report_runless_asset_event(
+            audit_read(read, self._lake_root, read.visible_rows(), "io_manager", step.run_id, read_by=reader)
+        )
+        return read.df
 
     @property
     def supported_types(self) -> Sequence[type[object]]:
@@ -78,7 +113,7 @@ class MeshDeltaIOManager(DeltaLakeIOManager):
         return cls(root_uri=str(settings.lake_root()), storage_options=LocalConfig(), spark=spark)
 
     def type_handlers(self) -> Sequence[DbTypeHandler]:  # an instance method: the handler needs Spark
-        return [SparkDataFrameTypeHandler(self.spark)]
+        return [SparkDataFrameTypeHandler(self.spark, Path(self.root_uri))]
 
     @staticmethod
     def default_load_type() -> type | None:

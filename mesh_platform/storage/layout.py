@@ -31,3 +31,8 @@ def bronze_path(root: Path, domain: str, table: str) -> Path:
 
 def product_path(root: Path, domain: str, product: str) -> Path:
     return Path(root) / domain / GOLD / product
+
+
+def platform_path(root: Path, name: str) -> Path:
+    """The platform's own state in the lake (read audit, access requests, masking salt)."""
+    return Path(root) / "_platform" / name

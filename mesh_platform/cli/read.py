@@ -1,0 +1,99 @@
+"""`mesh read` (a product as one consumer sees it) and `mesh usage` (who reads what)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mesh_platform import settings
+from mesh_platform.access.audit import reads, usage
+from mesh_platform.access.policy import AccessDenied, read_policy
+from mesh_platform.access.reader import audit_read, open_product
+from mesh_platform.instance import get_instance
+from mesh_platform.mesh import find_contract
+from mesh_platform.spark import SparkResource, SparkUnavailable
+from mesh_platform.storage.delta import TableMissing
+
+console = Console()
+DENIED, BAD_INPUT = 3, 2
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    Console(stderr=True).print(f"[red]{'denied' if code == DENIED else 'error'}:[/red] {escape(message)}")
+    return typer.Exit(code)
+
+
+def read_command(
+    product: str = typer.Argument(..., help="DOMAIN.PRODUCT"),
+    as_domain: str = typer.Option(..., "--as", help="The consumer domain reading."),
+    limit: int = typer.Option(20, "--limit", "-n", min=0, help="Rows to print."),
+    version: int | None = typer.Option(None, "--version", help="A Delta version (default: current)."),
+    columns: str | None = typer.Option(None, "--columns", "-c", help="Comma-separated columns."),
+    output: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Print a product's rows as consumer domain --as sees them (masked, filtered); exit 3 if denied."""
+    lake_root = settings.lake_root()
+    try:
+        contract = find_contract(product)
+        read_policy(contract, as_domain)  # refuse before starting an engine
+        spark = SparkResource.from_env()
+        spark.preflight()
+        read = open_product(spark.spark_session, contract, as_domain, lake_root, version,
+                            columns.split(",") if columns else None)
+        rows = read.df.limit(limit).collect()
+    except AccessDenied as exc:
+        raise _fail(str(exc), DENIED) from None
+    except (LookupError, ValueError, TableMissing, SparkUnavailable) as exc:
+        raise _fail(str(exc), BAD_INPUT) from None
+    get_instance().report_runless_asset_event(audit_read(read, lake_root, len(rows), via="cli"))
+    if output == "json":
+        print(json.dumps([r.asDict() for r in rows], default=str, indent=2))
+        return
+    table = Table(title=f"{contract.key} v{read.version} as {as_domain}")
+    for name in read.df.columns:
+        rule = read.policy.masking.get(name)
+        table.add_column(f"{name}\n({rule})" if rule else name, overflow="fold")
+    for row in rows:
+        table.add_row(*["" if v is None else escape(str(v)) for v in row])
+    console.print(table)
+    notes = [f"{len(rows)} rows shown"]
+    if read.policy.row_filter:
+        notes.append(f"row filter: {read.policy.row_filter}")
+    if read.policy.masking:
+        notes.append("masked: " + ", ".join(f"{c} ({r})" for c, r in read.policy.masking.items()))
+    console.print(escape("; ".join(notes)))
+
+
+def usage_command(
+    product: str | None = typer.Option(None, "--product", "-p", help="Only this DOMAIN.PRODUCT."),
+    last: int = typer.Option(0, "--reads", help="Also list the latest N reads."),
+    output: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Reads per product from the audit log: count, distinct consumers, last read."""
+    events = reads(settings.lake_root(), product)
+    summary = usage(events)
+    if output == "json":
+        print(json.dumps({
+            "usage": [{**vars(u), "last_read_at": u.last_read_at.isoformat()} for u in summary.values()],
+            "reads": [{**vars(e), "read_at": e.read_at.isoformat()} for e in events[-last:]] if last else [],
+        }, indent=2))
+        return
+    table = Table(title="Product usage (reads through the platform)")
+    for column in ("product", "reads", "consumers", "last read (UTC)", "last consumer", "last version"):
+        table.add_column(column)
+    for u in summary.values():
+        table.add_row(u.product, str(u.read_count), ", ".join(u.consumers),
+                      u.last_read_at.strftime("%Y-%m-%d %H:%M:%S"), u.last_consumer, str(u.last_version))
+    console.print(table if summary else "no reads recorded yet")
+    if last:
+        log = Table(title=f"Latest {last} reads")
+        for column in ("at (UTC)", "product", "version", "consumer", "via", "rows", "masked", "row filter"):
+            log.add_column(column, overflow="fold")
+        for e in events[-last:]:
+            log.add_row(e.read_at.strftime("%H:%M:%S"), e.product, str(e.version), e.consumer, e.via,
+                        str(e.rows), ", ".join(e.masked), escape(e.row_filter or ""))
+        console.print(log)
