@@ -91,9 +91,9 @@ def usage_command(
     console.print(table if summary else "no reads recorded yet")
     if last:
         log = Table(title=f"Latest {last} reads")
-        for column in ("at (UTC)", "product", "version", "consumer", "via", "rows", "masked", "row filter"):
+        for column in ("at (UTC)", "product", "version", "consumer", "via", "read by", "rows", "masked", "row filter"):
             log.add_column(column, overflow="fold")
         for e in events[-last:]:
             log.add_row(e.read_at.strftime("%H:%M:%S"), e.product, str(e.version), e.consumer, e.via,
-                        str(e.rows), ", ".join(e.masked), escape(e.row_filter or ""))
+                        e.read_by or "", str(e.rows), ", ".join(e.masked), escape(e.row_filter or ""))
         console.print(log)
