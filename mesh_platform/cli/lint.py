@@ -17,10 +17,11 @@ def lint_command(
     domain: list[str] = typer.Option([], "--domain", "-d", help="Only these domains (repeatable)."),
     output: str = typer.Option("human", "--format", "-f", help="human or json."),
     path: Path = typer.Option(DOMAINS_DIR, "--path", help="Folder holding the domain folders."),
+    base: str | None = typer.Option(None, "--base", help="Also judge versions against this git revision."),
 ) -> None:
     """Check every contract against the governance policies, without Spark. Exit 1 on any CRITICAL."""
     names = domain or domain_names(path)
-    violations = [v for d in names for v in lint_domain(path / d)]
+    violations = [v for d in names for v in lint_domain(path / d, base=base)]
     if output == "json":
         print(json.dumps({"violations": [v.as_dict() for v in violations],
                           "critical": len(critical(violations))}, indent=2))

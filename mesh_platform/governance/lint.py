@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mesh_platform.access.policy import request_hint
 from mesh_platform.contracts import Contract, ContractError, load_contract
+from mesh_platform.contracts.revisions import git_revision
 from mesh_platform.governance.policies import LOOSENING_RULE, Policies, domain_policies
 from mesh_platform.governance.rules import KNOWN_RULES, RULES
 
@@ -62,7 +63,10 @@ def access_violations(contract: Contract, file: str, domains_root: Path) -> list
     return found
 
 
-def lint_domain(domain_dir: Path, policies: Policies | None = None) -> list[Violation]:
+def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | None = None) -> list[Violation]:
+    """`base`: a git revision to judge each contract's version against (VERSION-001)."""
+    from mesh_platform.governance.versioning import version_violations  # it builds on this module
+
     domain_dir = Path(domain_dir)
     policies = policies or domain_policies(domain_dir)
     policy_file = str(domain_dir / "policies.yaml")
@@ -85,6 +89,14 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None) -> list[Viol
             continue
         violations += lint_contract(contract, policies, str(path))
         violations += access_violations(contract, str(path), domain_dir.parent)
+        if base:
+            try:
+                previous = git_revision(path, base)
+            except ContractError as exc:
+                violations.append(Violation("CONTRACT-001", "CRITICAL", contract.key, str(path), "(revision)",
+                                            str(exc), "Compare with a revision where the contract is valid."))
+                continue
+            violations += version_violations(previous, contract, str(path), f"git {base}")
     return violations
 
 

@@ -29,15 +29,18 @@ from mesh_platform.access.reader import audit_read, open_product
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.model import Contract
+from mesh_platform.contracts.revisions import contract_metadata, published_revision
 from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
+from mesh_platform.governance.versioning import version_violations
 from mesh_platform.mesh import DOMAINS_DIR
 from mesh_platform.product.build import BuildContext, Transform
 from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.run import ProductRun
 from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key
+from mesh_platform.storage.delta import TableMissing, open_table
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key, product_path
 
 
 def _source_input(table: str) -> str:
@@ -135,6 +138,17 @@ def _read_dependencies(
     return chosen, frames
 
 
+def _published_version_violations(contract: Contract, lake_root: Path) -> list:
+    """VERSION-001 against the contract the table's current version was published under."""
+    try:
+        table = open_table(product_path(lake_root, contract.domain, contract.name))
+    except TableMissing:
+        return []
+    previous = published_revision(table.history(20))
+    where = f"{contract.domain}/contracts/{contract.name}.yaml"
+    return version_violations(previous, contract, where, f"published Delta v{table.version()}")
+
+
 def product_asset(
     contract: Contract,
     transform: Transform,
@@ -170,7 +184,7 @@ def product_asset(
             "dagster/column_schema": column_schema(contract),
             "contract_version": contract.version,
             "freshness_sla_hours": contract.sla.freshness_hours,
-            "commit_metadata": {"product.version": contract.version, "product.owner": contract.owner},
+            "commit_metadata": contract_metadata(contract),  # each Delta commit carries its contract
         },
     )
     def _build(context: AssetExecutionContext, spark: SparkResource, mesh: ProductRun, **inputs):
@@ -189,7 +203,8 @@ def product_asset(
             built = time.perf_counter()
             probe = PiiProbe.for_frame(df, contract)
             report = evaluate_contract(df, contract, probe.metrics(rows))
-            report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static_violations))
+            static = static_violations + _published_version_violations(contract, Path(mesh.lake_root))
+            report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static))
             if contract.dependencies:
                 report.outcomes.append(_upstream_outcome(read))
             checked = time.perf_counter()
