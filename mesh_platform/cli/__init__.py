@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.cli import access, diff, lint, materialize, read, seed
+from mesh_platform.cli import access, catalog, diff, lint, materialize, odcs, read, seed
 
 app = typer.Typer(
     help="Operate the data mesh: seed sources, lint contracts, materialize, read products and manage access.",
@@ -15,9 +15,13 @@ app.command("seed")(seed.seed_command)
 app.command("materialize")(materialize.materialize_command)
 app.command("lint")(lint.lint_command)
 app.command("diff")(diff.diff_command)
+app.command("export")(odcs.export_command)
+app.command("import")(odcs.import_command)
 app.command("read")(read.read_command)
 app.command("usage")(read.usage_command)
 app.add_typer(access.app, name="access")
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(catalog.docs_app, name="docs")
 
 
 def main() -> None:

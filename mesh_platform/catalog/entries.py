@@ -1,0 +1,94 @@
+"""Catalog entries: what the contracts declare, joined with what the instance and the lake observed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from dagster import AssetCheckKey, DagsterInstance
+
+from mesh_platform.access.audit import reads, usage
+from mesh_platform.checks.specs import contract_checks
+from mesh_platform.contracts.model import Contract
+from mesh_platform.storage.layout import product_key
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    product: str
+    domain: str
+    version: str
+    owner: str
+    kind: str
+    description: str
+    tags: list[str]
+    columns: list[str]
+    pii_columns: list[str]
+    sla_hours: float
+    consumers: list[str]
+    depends_on: list[str]
+    used_by: list[str]
+    freshness: str  # fresh | stale | never published
+    last_published_at: float | None
+    checks: dict[str, str] = field(default_factory=dict)  # check name -> latest status
+    reads: int = 0
+
+    @property
+    def checks_failed(self) -> list[str]:
+        return [name for name, status in self.checks.items() if status == "FAILED"]
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "checks_failed": self.checks_failed}
+
+
+def _latest_checks(instance: DagsterInstance, contract: Contract) -> dict[str, str]:
+    key = product_key(contract.domain, contract.name)
+    found = {}
+    for check in contract_checks(contract):
+        history = instance.event_log_storage.get_asset_check_execution_history(AssetCheckKey(key, check.name), limit=1)
+        if history:
+            found[check.name] = history[0].status.value
+    return found
+
+
+def catalog_entries(contracts: dict[str, Contract], instance: DagsterInstance, lake_root: Path) -> list[CatalogEntry]:
+    used = usage(reads(lake_root))
+    now = time.time()
+    entries = []
+    for key, contract in sorted(contracts.items()):
+        latest = instance.fetch_materializations(product_key(contract.domain, contract.name), limit=1).records
+        published = latest[0].timestamp if latest else None
+        if published is None:
+            freshness = "never published"
+        else:
+            freshness = "fresh" if (now - published) / 3600 <= contract.sla.freshness_hours else "stale"
+        entries.append(CatalogEntry(
+            product=key, domain=contract.domain, version=contract.version, owner=contract.owner,
+            kind=contract.kind, description=" ".join(contract.description.split()), tags=list(contract.tags),
+            columns=[c.name for c in contract.columns], pii_columns=[c.name for c in contract.columns if c.pii],
+            sla_hours=contract.sla.freshness_hours, consumers=list(contract.access.consumers),
+            depends_on=[d.product for d in contract.dependencies],
+            used_by=sorted(k for k, c in contracts.items() if key in {d.product for d in c.dependencies}),
+            freshness=freshness, last_published_at=published, checks=_latest_checks(instance, contract),
+            reads=used[key].read_count if key in used else 0,
+        ))
+    return entries
+
+
+def search(
+    entries: list[CatalogEntry], text: str | None = None, domain: str | None = None, owner: str | None = None,
+    tag: str | None = None, column: str | None = None, pii: bool = False,
+) -> list[CatalogEntry]:
+    """Entries matching every given criterion; `text` matches name, description, tags and columns."""
+    def matches(e: CatalogEntry) -> bool:
+        haystack = " ".join([e.product, e.description, *e.tags, *e.columns]).lower()
+        return all([
+            not text or all(word in haystack for word in text.lower().split()),
+            not domain or e.domain == domain,
+            not owner or e.owner in {owner, f"team:{owner}"},
+            not tag or tag in e.tags,
+            not column or column in e.columns,
+            not pii or bool(e.pii_columns),
+        ])
+    return [e for e in entries if matches(e)]

@@ -1,0 +1,89 @@
+"""`mesh catalog`: find products; `mesh catalog show`: one product's full data dictionary."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.table import Table
+
+from mesh_platform import settings
+from mesh_platform.catalog import catalog_entries, search
+from mesh_platform.catalog.site import build_site
+from mesh_platform.instance import get_instance
+from mesh_platform.mesh import all_contracts, find_contract
+from mesh_platform.product.docs import product_markdown
+
+app = typer.Typer(help="List, search and describe the mesh's products.", invoke_without_command=True)
+console = Console()
+
+
+def _when(timestamp: float | None) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M") if timestamp else ""
+
+
+@app.callback()
+def catalog_command(
+    context: typer.Context,
+    text: str | None = typer.Option(None, "--search", "-q", help="Words to find in names, descriptions, tags, columns."),
+    domain: str | None = typer.Option(None, "--domain", "-d"),
+    owner: str | None = typer.Option(None, "--owner", help="team:x or x"),
+    tag: str | None = typer.Option(None, "--tag"),
+    column: str | None = typer.Option(None, "--column", help="Products with this column."),
+    pii: bool = typer.Option(False, "--pii", help="Only products holding PII."),
+    output: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """List products (all, or those matching every filter) with version, SLA, freshness, checks and usage."""
+    if context.invoked_subcommand:
+        return
+    entries = search(catalog_entries(all_contracts(), get_instance(), settings.lake_root()),
+                     text, domain, owner, tag, column, pii)
+    if output == "json":
+        print(json.dumps([e.as_dict() for e in entries], indent=2))
+        return
+    table = Table(title=f"{len(entries)} products")
+    for name in ("product", "version", "owner", "SLA", "freshness", "last published (UTC)", "checks", "reads",
+                 "consumes", "consumed by"):
+        table.add_column(name, overflow="fold")
+    for e in entries:
+        failed = e.checks_failed
+        checks = f"[red]{len(failed)} failed[/red]" if failed else (f"{len(e.checks)} passed" if e.checks else "")
+        style = {"fresh": "green", "stale": "red"}.get(e.freshness, "yellow")
+        table.add_row(e.product, e.version, e.owner, f"{e.sla_hours:g} h", f"[{style}]{e.freshness}[/{style}]",
+                      _when(e.last_published_at), checks, str(e.reads), ", ".join(e.depends_on), ", ".join(e.used_by))
+    console.print(table)
+
+
+@app.command("show")
+def show_command(product: str = typer.Argument(..., help="DOMAIN.PRODUCT")) -> None:
+    """The product's data dictionary: contract, columns, checks, access, state and lineage."""
+    try:
+        contract = find_contract(product)
+    except LookupError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    (entry,) = [e for e in catalog_entries(all_contracts(), get_instance(), settings.lake_root()) if e.product == product]
+    console.print(Markdown(f"# {product} v{contract.version}\n\n" + product_markdown(contract)))
+    console.print(
+        f"\nstate: {entry.freshness} (last published {_when(entry.last_published_at) or 'never'}, "
+        f"SLA {entry.sla_hours:g} h); checks failed: {', '.join(entry.checks_failed) or 'none'}; "
+        f"reads: {entry.reads}; consumed by: {', '.join(entry.used_by) or 'no product'}"
+    )
+
+
+docs_app = typer.Typer(help="The mesh's documentation site.", no_args_is_help=True)
+
+
+@docs_app.command("build")
+def docs_build_command(
+    out: Path = typer.Option(Path("site"), "--out", "-o", help="Folder to write the site to."),
+) -> None:
+    """Write a static HTML site: a searchable index and one data-dictionary page per product."""
+    contracts = all_contracts()
+    written = build_site(contracts, catalog_entries(contracts, get_instance(), settings.lake_root()), out)
+    console.print(f"wrote {len(written)} pages to {out}/ (open {out / 'index.html'})")
