@@ -6,15 +6,14 @@ first. Every run is recorded in the instance and shows in the Dagster UI like a 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
-from dagster import AssetKey, DagsterInstance, Definitions
+from dagster import AssetKey, DagsterInstance
 
 from mesh_platform.contracts import Contract
-from mesh_platform.mesh import all_contracts
+from mesh_platform.mesh import all_contracts, domain_module
 
 
 @dataclass
@@ -55,10 +54,6 @@ def domain_order(contracts: dict[str, Contract], products: list[str]) -> list[st
     return [d for d in order if d in graph]
 
 
-def load_domain_definitions(domain: str) -> Definitions:
-    return importlib.import_module(f"domains.{domain}.definitions").defs
-
-
 def _metadata_value(metadata: dict, name: str):
     value = metadata.get(name)
     return getattr(value, "value", value)
@@ -67,7 +62,7 @@ def _metadata_value(metadata: dict, name: str):
 def materialize_domain(
     domain: str, products: list[str], instance: DagsterInstance, as_of: str | None = None
 ) -> list[ProductResult]:
-    defs = load_domain_definitions(domain)
+    defs = domain_module(domain, "definitions").defs
     job = defs.resolve_implicit_global_asset_job_def()
     keys = [AssetKey(p.split(".")) for p in products]
     # The CLI shows its own progress; Dagster's step log stays in the instance (and the UI).
@@ -96,10 +91,10 @@ def materialize_domain(
             item.checks[evaluation.check_name] = evaluation.passed
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 item.blocking_failed.append(evaluation.check_name)
-    for step in result.get_step_failure_events():
-        for item in by_product.values():
-            if item.status == "not run" and step.step_key == f"{item.product.replace('.', '__')}":
-                item.status = "refused" if item.blocking_failed else "failed"
+    failed_steps = {step.step_key for step in result.get_step_failure_events()}
+    for item in by_product.values():
+        if item.status == "not run" and item.product.replace(".", "__") in failed_steps:
+            item.status = "refused" if item.blocking_failed else "failed"
     return list(by_product.values())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 from dagster import AssetKey
@@ -88,8 +89,10 @@ def test_mesh_usage_summarises_the_audit(mesh_published, cli, lake_root):
     result = cli.invoke(app, ["usage", "--format", "json", "--reads", "3"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    expected = usage(reads(lake_root))
-    assert {u["product"]: u["read_count"] for u in report["usage"]} == {p: u.read_count for p, u in expected.items()}
+    events = reads(lake_root)
+    assert {u["product"]: u["read_count"] for u in report["usage"]} == Counter(e.product for e in events)
+    assert {u["product"]: u["consumers"] for u in report["usage"]} == {
+        p: sorted({e.consumer for e in events if e.product == p}) for p in {e.product for e in events}}
     assert len(report["reads"]) == 3
     human = cli.invoke(app, ["usage", "--product", CLV])
     assert CLV in human.stdout and "marketing" in human.stdout

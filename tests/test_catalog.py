@@ -38,8 +38,8 @@ def test_catalog_entries_join_contracts_with_state_usage_and_lineage(mesh_publis
     assert found(owner="finance") == ["finance.pricing_summary", "finance.revenue_by_nation"]
     assert found(column="customer_name") == found(pii=True) == [
         "marketing.unified_customer_view", "sales.customer_lifetime_value"]
-    assert found(domain="supply_chain", tag="returns") == [
-        p for p in found(domain="supply_chain") if "returns" in entries[p].tags]
+    assert found(domain="supply_chain", tag="delivery") == [
+        "supply_chain.delivery_preferences", "supply_chain.supplier_performance"]
 
 
 def test_mesh_catalog_lists_searches_and_shows(mesh_published, cli):

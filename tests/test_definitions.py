@@ -41,8 +41,8 @@ def test_code_location_loads_and_every_job_resolves(module):
         assert spec.freshness_policy.fail_window.to_timedelta().total_seconds() == contract.sla.freshness_hours * 3600
         assert [c.name for c in spec.metadata["dagster/column_schema"].columns] == list(contract.published_columns)
         assert contract.description.split()[0] in spec.description
-    for job_def in defs.resolve_all_job_defs():
-        assert job_def.name
+    jobs = defs.resolve_all_job_defs()  # resolving raises on a broken graph
+    assert jobs and all(job_def.graph.node_defs for job_def in jobs)
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"contract_schema", "contract_nullability"} <= checks
 

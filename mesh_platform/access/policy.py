@@ -30,10 +30,6 @@ class ReadPolicy:
     masking: dict[str, str] = field(default_factory=dict)  # column -> masking rule
     row_filter: str | None = None
 
-    @property
-    def clear(self) -> bool:
-        return not self.masking and self.row_filter is None
-
 
 def read_policy(contract: Contract, consumer: str) -> ReadPolicy:
     """What `consumer` sees of `contract`'s product; AccessDenied if it may not read it at all.
@@ -46,10 +42,9 @@ def read_policy(contract: Contract, consumer: str) -> ReadPolicy:
         return ReadPolicy(contract.key, consumer)
     if consumer not in contract.access.consumers:
         raise AccessDenied(denial(contract, consumer))
-    masking = {c.name: contract.access.masking.get(c.name, "redact") for c in contract.columns if c.pii}
     return ReadPolicy(
         contract.key,
         consumer,
-        masking={**masking, **contract.access.masking},
+        masking=contract.consumer_masking,
         row_filter=contract.access.row_filters.get(consumer),
     )

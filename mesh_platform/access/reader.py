@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from dagster import AssetObservation, DagsterInstance
+from deltalake.exceptions import DeltaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -20,6 +21,9 @@ from mesh_platform.access.audit import ReadEvent, reads, record, usage
 from mesh_platform.access.masking import apply_masking, masking_salt
 from mesh_platform.access.policy import ReadPolicy, read_policy
 from mesh_platform.contracts.model import Contract
+from mesh_platform.instance import get_instance
+from mesh_platform.mesh import find_contract
+from mesh_platform.spark.resource import SparkResource
 from mesh_platform.storage.delta import open_table, read_table
 from mesh_platform.storage.layout import product_key, product_path
 
@@ -49,12 +53,15 @@ class ProductRead:
 
 def _table_version(contract: Contract, lake_root: Path, version: int | None):
     uri = product_path(lake_root, contract.domain, contract.name)
+    if version is not None and version >= 0:
+        try:
+            return open_table(uri, version)  # one log read in the common case: a pinned, existing version
+        except DeltaError:  # a version past the log's end: say which ones exist
+            pass
     current = open_table(uri)  # TableMissing names the path when the product was never published
     if version is None:
         return current
-    if not 0 <= version <= current.version():
-        raise ValueError(f"{contract.key} has no version {version} (versions 0 to {current.version()})")
-    return open_table(uri, version)
+    raise ValueError(f"{contract.key} has no version {version} (versions 0 to {current.version()})")
 
 
 def open_product(
@@ -112,10 +119,6 @@ def read_product(
     contract does not list `as_domain`), masking and row filters applied, the read audited and its
     usage shown on the product's asset in the Dagster UI.
     """
-    from mesh_platform.instance import get_instance
-    from mesh_platform.mesh import find_contract
-    from mesh_platform.spark.resource import SparkResource
-
     lake_root = settings.lake_root()
     spark = spark or SparkResource.from_env().spark_session
     read = open_product(spark, find_contract(product), as_domain, lake_root, version, columns)

@@ -42,21 +42,29 @@ class CatalogEntry:
         return {**asdict(self), "checks_failed": self.checks_failed}
 
 
-def _latest_checks(instance: DagsterInstance, contract: Contract) -> dict[str, str]:
-    key = product_key(contract.domain, contract.name)
-    found = {}
-    for check in contract_checks(contract):
-        history = instance.event_log_storage.get_asset_check_execution_history(AssetCheckKey(key, check.name), limit=1)
-        if history:
-            found[check.name] = history[0].status.value
+def _latest_checks(instance: DagsterInstance, contracts: list[Contract]) -> dict[str, dict[str, str]]:
+    """product -> check name -> latest status, in one event-log query."""
+    keys = {
+        AssetCheckKey(product_key(c.domain, c.name), check.name): c.key
+        for c in contracts for check in contract_checks(c)
+    }
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys))
+    found: dict[str, dict[str, str]] = {c.key: {} for c in contracts}
+    for key, record in latest.items():
+        found[keys[key]][key.name] = record.status.value
     return found
 
 
-def catalog_entries(contracts: dict[str, Contract], instance: DagsterInstance, lake_root: Path) -> list[CatalogEntry]:
-    used = usage(reads(lake_root))
+def catalog_entries(
+    contracts: dict[str, Contract], instance: DagsterInstance, lake_root: Path, only: set[str] | None = None
+) -> list[CatalogEntry]:
+    """Entries for `only` those products if given; lineage is always judged over all `contracts`."""
+    chosen = {k: c for k, c in sorted(contracts.items()) if only is None or k in only}
+    used = usage(reads(lake_root, next(iter(only)) if only and len(only) == 1 else None))
+    checks = _latest_checks(instance, list(chosen.values()))
     now = time.time()
     entries = []
-    for key, contract in sorted(contracts.items()):
+    for key, contract in chosen.items():
         latest = instance.fetch_materializations(product_key(contract.domain, contract.name), limit=1).records
         published = latest[0].timestamp if latest else None
         if published is None:
@@ -70,7 +78,7 @@ def catalog_entries(contracts: dict[str, Contract], instance: DagsterInstance, l
             sla_hours=contract.sla.freshness_hours, consumers=list(contract.access.consumers),
             depends_on=[d.product for d in contract.dependencies],
             used_by=sorted(k for k, c in contracts.items() if key in {d.product for d in c.dependencies}),
-            freshness=freshness, last_published_at=published, checks=_latest_checks(instance, contract),
+            freshness=freshness, last_published_at=published, checks=checks[key],
             reads=used[key].read_count if key in used else 0,
         ))
     return entries

@@ -25,9 +25,10 @@ def _link(product: str) -> str:
 
 
 def product_page(contract: Contract, entry: CatalogEntry) -> str:
+    masking = contract.consumer_masking
     rows = "".join(
         f"<tr><td><code>{escape(c.name)}</code></td><td>{escape(c.type)}</td><td>{'yes' if c.nullable else 'no'}</td>"
-        f"<td class=pii>{escape(contract.access.masking.get(c.name, 'redact')) if c.pii else ''}</td>"
+        f"<td class=pii>{escape(masking.get(c.name, ''))}</td>"
         f"<td>{escape(c.classification)}</td><td>{escape(c.description)}</td></tr>"
         for c in contract.columns
     )

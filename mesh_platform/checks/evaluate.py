@@ -102,11 +102,10 @@ def schema_drift(df: DataFrame, contract: Contract) -> dict[str, Any]:
             column = item.get("column")
             if kind == "COLUMN_NOT_IN_DATAFRAME":
                 drift["missing"].append(column)
-            elif kind == "COLUMN_NOT_IN_SCHEMA":
-                drift["extra"].extend(c for c in actual if c not in contract.published_columns)
             elif kind == "WRONG_DATATYPE":
                 retyped(column)
-    drift["extra"] = sorted(set(drift["extra"]))
+    # pandera (strict) stops at the first extra column: list them all from the schema itself
+    drift["extra"] = sorted(c for c in actual if c not in contract.published_columns)
     return drift
 
 

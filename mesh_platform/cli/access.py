@@ -12,15 +12,11 @@ from rich.table import Table
 from mesh_platform import settings
 from mesh_platform.access import requests as access_requests
 from mesh_platform.access.change import propose_consumer
+from mesh_platform.cli.output import fail
 from mesh_platform.mesh import DOMAINS_DIR, find_contract
 
 app = typer.Typer(help="Request, grant and deny read access to products.", no_args_is_help=True)
 console = Console()
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {escape(message)}")
-    return typer.Exit(2)
 
 
 @app.command("request")
@@ -33,7 +29,7 @@ def request_command(
     try:
         request = access_requests.request_access(settings.lake_root(), find_contract(product), as_domain, reason)
     except (LookupError, access_requests.RequestError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"request {request.request_id}: {as_domain} asks {request.owner} to read {product}")
 
 
@@ -73,7 +69,7 @@ def grant_command(
     try:
         request = access_requests.grant(settings.lake_root(), request_id, by, propose)
     except access_requests.RequestError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"granted {request.request_id} ({request.consumer} -> {request.product}); {escape(request.note)}")
 
 
@@ -87,5 +83,5 @@ def deny_command(
     try:
         request = access_requests.deny(settings.lake_root(), request_id, by, reason)
     except access_requests.RequestError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"denied {request.request_id} ({request.consumer} -> {request.product})")

@@ -9,12 +9,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
-from rich.markup import escape
 from rich.table import Table
 
 from mesh_platform import settings
 from mesh_platform.catalog import catalog_entries, search
 from mesh_platform.catalog.site import build_site
+from mesh_platform.cli.output import fail
 from mesh_platform.instance import get_instance
 from mesh_platform.mesh import all_contracts, find_contract
 from mesh_platform.product.docs import product_markdown
@@ -65,9 +65,8 @@ def show_command(product: str = typer.Argument(..., help="DOMAIN.PRODUCT")) -> N
     try:
         contract = find_contract(product)
     except LookupError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    (entry,) = [e for e in catalog_entries(all_contracts(), get_instance(), settings.lake_root()) if e.product == product]
+        raise fail(str(exc)) from None
+    (entry,) = catalog_entries(all_contracts(), get_instance(), settings.lake_root(), only={product})
     console.print(Markdown(f"# {product} v{contract.version}\n\n" + product_markdown(contract)))
     console.print(
         f"\nstate: {entry.freshness} (last published {_when(entry.last_published_at) or 'never'}, "

@@ -11,12 +11,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from mesh_platform import settings
+from mesh_platform.cli.output import fail
 from mesh_platform.contracts import ContractError, load_domain_contracts
 from mesh_platform.contracts.diff import diff, version_problems
-from mesh_platform.contracts.revisions import git_revision, published_revision
+from mesh_platform.contracts.revisions import git_revision, published_contract
 from mesh_platform.mesh import DOMAINS_DIR, domain_names
-from mesh_platform.storage.delta import TableMissing, open_table
-from mesh_platform.storage.layout import product_path
 
 console = Console()
 
@@ -25,11 +24,9 @@ def _comparisons(path: Path, base: str, lake_root: Path) -> list[dict]:
     found = []
     for contract in load_domain_contracts(path):
         previous = {f"git {base}": git_revision(path / "contracts" / f"{contract.name}.yaml", base)}
-        try:
-            table = open_table(product_path(lake_root, contract.domain, contract.name))
-            previous[f"published v{table.version()}"] = published_revision(table.history(20))
-        except TableMissing:
-            pass
+        published = published_contract(lake_root, contract)
+        if published is not None:
+            previous[f"published v{published[0]}"] = published[1]
         for against, old in previous.items():
             if old is None:
                 continue
@@ -51,8 +48,7 @@ def diff_command(
     try:
         report = [c for d in domain_names(path) for c in _comparisons(path / d, base, settings.lake_root())]
     except ContractError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     changed = [r for r in report if r["changes"] or r["version_problems"]]
     if output == "json":
         print(json.dumps({"comparisons": report}, indent=2))

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 import yaml
 from rich.console import Console
-from rich.markup import escape
 
+from mesh_platform.cli.output import fail
 from mesh_platform.contracts import ContractError
 from mesh_platform.contracts.odcs import from_odcs, odcs_schema_errors, to_odcs
 from mesh_platform.mesh import DOMAINS_DIR, all_contracts
@@ -16,14 +16,9 @@ from mesh_platform.mesh import DOMAINS_DIR, all_contracts
 console = Console()
 
 
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {escape(message)}")
-    return typer.Exit(2)
-
-
 def _odcs_only(fmt: str) -> None:
     if fmt != "odcs":
-        raise _fail(f"--format {fmt!r} is not supported; use odcs")
+        raise fail(f"--format {fmt!r} is not supported; use odcs")
 
 
 def export_command(
@@ -36,13 +31,13 @@ def export_command(
     contracts = all_contracts()
     unknown = sorted(set(product) - set(contracts))
     if unknown:
-        raise _fail(f"not products of the mesh: {', '.join(unknown)}")
+        raise fail(f"not products of the mesh: {', '.join(unknown)}")
     out.mkdir(parents=True, exist_ok=True)
     for key in product or sorted(contracts):
         document = to_odcs(contracts[key])
         errors = odcs_schema_errors(document)
         if errors:  # a mapping bug, never the user's: say so rather than write an invalid document
-            raise _fail(f"{key}: the ODCS document does not validate: {errors[0]}")
+            raise fail(f"{key}: the ODCS document does not validate: {errors[0]}")
         (out / f"{key}.odcs.yaml").write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
     console.print(f"wrote {len(product or contracts)} ODCS documents to {out}/")
 
@@ -58,10 +53,10 @@ def import_command(
     try:
         contract = from_odcs(yaml.safe_load(file.read_text()), str(file))
     except (ContractError, yaml.YAMLError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     target = domains_dir / contract.domain / "contracts" / f"{contract.name}.yaml"
     if target.exists() and not force:
-        raise _fail(f"{target} exists; pass --force to replace it")
+        raise fail(f"{target} exists; pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(contract.model_dump(by_alias=True, mode="json", exclude_defaults=True),
                                      sort_keys=False, allow_unicode=True, width=120))

@@ -13,18 +13,13 @@ from mesh_platform import settings
 from mesh_platform.access.audit import reads, usage
 from mesh_platform.access.policy import AccessDenied, read_policy
 from mesh_platform.access.reader import audit_read, open_product
+from mesh_platform.cli.output import BAD_INPUT, DENIED, fail
 from mesh_platform.instance import get_instance
 from mesh_platform.mesh import find_contract
 from mesh_platform.spark import SparkResource, SparkUnavailable
 from mesh_platform.storage.delta import TableMissing
 
 console = Console()
-DENIED, BAD_INPUT = 3, 2
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    Console(stderr=True).print(f"[red]{'denied' if code == DENIED else 'error'}:[/red] {escape(message)}")
-    return typer.Exit(code)
 
 
 def read_command(
@@ -46,9 +41,9 @@ def read_command(
                             columns.split(",") if columns else None)
         rows = read.df.limit(limit).collect()
     except AccessDenied as exc:
-        raise _fail(str(exc), DENIED) from None
+        raise fail(str(exc), DENIED) from None
     except (LookupError, ValueError, TableMissing, SparkUnavailable) as exc:
-        raise _fail(str(exc), BAD_INPUT) from None
+        raise fail(str(exc), BAD_INPUT) from None
     get_instance().report_runless_asset_event(audit_read(read, lake_root, len(rows), via="cli"))
     if output == "json":
         print(json.dumps([r.asDict() for r in rows], default=str, indent=2))

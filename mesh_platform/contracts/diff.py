@@ -5,16 +5,15 @@ Breaking changes need a new major version; any schema change needs at least a ne
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 from mesh_platform.contracts.model import Column, Contract
+from mesh_platform.contracts.types import DECIMAL
 
 CLASSIFICATION_RANK = {"public": 0, "internal": 1, "confidential": 2, "restricted": 3}
 # Type changes every reader of the old type still reads (Spark upcasts them).
 WIDENINGS = {("int", "bigint"), ("float", "double"), ("int", "double"), ("date", "timestamp")}
-DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 
 
 @dataclass(frozen=True)

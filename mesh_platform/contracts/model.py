@@ -201,12 +201,15 @@ class Contract(_Strict):
     def key(self) -> str:
         return f"{self.domain}.{self.name}"
 
-    @property
-    def major_version(self) -> int:
-        return int(self.version.split(".")[0])
-
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    @property
+    def consumer_masking(self) -> dict[str, str]:
+        """Column -> masking rule as every reader outside the owner domain gets it: each PII column by
+        its rule (redacted when it has none: fail closed), and any other column the contract masks."""
+        pii = {c.name: self.access.masking.get(c.name, "redact") for c in self.columns if c.pii}
+        return {**pii, **self.access.masking}
 
     @property
     def published_columns(self) -> dict[str, str]:

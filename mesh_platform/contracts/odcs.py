@@ -8,6 +8,7 @@ filters, dependencies, product kind, refresh, sources, the SLA warning window) t
 from __future__ import annotations
 
 import json
+from functools import cache
 from importlib.resources import files
 
 from jsonschema import Draft201909Validator
@@ -87,12 +88,15 @@ def to_odcs(contract: Contract) -> dict:
     return document
 
 
+@cache
+def _validator() -> Draft201909Validator:
+    return Draft201909Validator(json.loads(files("open_data_contract_standard").joinpath("schema.json").read_text()))
+
+
 def odcs_schema_errors(document: dict) -> list[str]:
     """Violations of the standard's own JSON schema (from the open-data-contract-standard package)."""
-    schema = json.loads(files("open_data_contract_standard").joinpath("schema.json").read_text())
-    validator = Draft201909Validator(schema)
     return [f"{'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}"
-            for e in validator.iter_errors(document)]
+            for e in _validator().iter_errors(document)]
 
 
 def _customs(node: dict) -> dict:

@@ -10,6 +10,8 @@ import yaml
 
 from mesh_platform.contracts.loader import ContractError, parse_contract
 from mesh_platform.contracts.model import Contract
+from mesh_platform.storage.delta import TableMissing, open_table
+from mesh_platform.storage.layout import product_path
 
 # Commit metadata key holding the full contract a Delta version was published under.
 CONTRACT_METADATA = "product.contract"
@@ -48,6 +50,16 @@ def git_revision(path: Path, base: str) -> Contract | None:
     if shown.returncode:
         return None  # a new product: nothing to compare with
     return parse_contract(yaml.safe_load(shown.stdout), f"{base}:{relative}")
+
+
+def published_contract(lake_root: Path, contract: Contract) -> tuple[int, Contract | None] | None:
+    """The product table's current version and the contract it was published under (None if the
+    table does not exist; no contract for versions written before contracts were recorded)."""
+    try:
+        table = open_table(product_path(lake_root, contract.domain, contract.name))
+    except TableMissing:
+        return None
+    return table.version(), published_revision(table.history(20))
 
 
 def published_revision(history: list[dict]) -> Contract | None:

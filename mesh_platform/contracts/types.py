@@ -18,7 +18,7 @@ _SIMPLE: dict[str, T.DataType] = {
     "date": T.DateType(),
     "timestamp": T.TimestampType(),
 }
-_DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
+DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 _ARRAY = re.compile(r"^array<(.+)>$")
 
 SUPPORTED_TYPES = [*_SIMPLE, "decimal(p,s)", "array<type>"]
@@ -29,7 +29,7 @@ def spark_type(name: str) -> T.DataType:
     name = name.strip().lower()
     if name in _SIMPLE:
         return _SIMPLE[name]
-    if match := _DECIMAL.match(name):
+    if match := DECIMAL.match(name):
         precision, scale = int(match[1]), int(match[2])
         if not 0 < precision <= 38 or scale > precision:
             raise ValueError(f"decimal({precision},{scale}) is out of range")
@@ -45,8 +45,3 @@ def is_supported_type(name: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def type_name(data_type: T.DataType) -> str:
-    """The contract spelling of a Spark type (`LongType()` -> 'bigint')."""
-    return data_type.simpleString()

@@ -19,10 +19,9 @@ from mesh_platform.checks.names import GOVERNANCE_CHECK, NULLABILITY_CHECK, PRIM
 from mesh_platform.checks.specs import GOVERNANCE_DESCRIPTION
 from mesh_platform.contracts.model import Column as ContractColumn
 from mesh_platform.contracts.model import Contract
-from mesh_platform.governance.lint import Violation
+from mesh_platform.governance.lint import Violation, lint_contract
 from mesh_platform.governance.pii import COLUMN_SHARE, PATTERNS, luhn_valid
 from mesh_platform.governance.policies import Policies
-from mesh_platform.governance.rules import RULES
 
 LUHN_SAMPLE = 20
 SAMPLE_ROWS, HASH_BUCKETS = 20_000, 1_000_000
@@ -105,10 +104,8 @@ def data_violations(
     actual = Contract.model_construct(**{**dict(contract), "columns": [
         ContractColumn.model_construct(name=f.name, type=f.dataType.simpleString(), pii=False)
         for f in df.schema.fields if not f.name.startswith("_")]})
-    for rule in ("INTEROP-001", "INTEROP-002", "INTEROP-003", "INTEROP-004"):
-        policy = policies.rules.get(rule)
-        if policy and policy.enabled:
-            found += [_violation(policies, rule, contract, field, message) for field, message in RULES[rule](actual, policy)]
+    interop = Policies({rule: p for rule, p in policies.rules.items() if rule.startswith("INTEROP-")})
+    found += lint_contract(actual, interop, "(published data)")  # the contract's naming rules, on the data
     return [v for v in found if v is not None]
 
 

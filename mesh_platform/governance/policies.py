@@ -79,12 +79,12 @@ def domain_policies(domain_dir: Path, global_file: Path = GLOBAL_POLICIES) -> Po
     local = Path(domain_dir) / "policies.yaml"
     if not local.exists():
         return Policies(rules)
-    data = yaml.safe_load(local.read_text()) or {}
     loosened: list[str] = []
-    for rule_id, override in (data.get("rules") or {}).items():
+    for rule_id, override in load_policy_file(local).rules.items():  # validated like the council's file
         if rule_id in rules:
-            rules[rule_id], problems = _merge(rules[rule_id], override, rule_id, local)
+            # only the keys the domain wrote: an unset severity must not read as a lowered one
+            rules[rule_id], problems = _merge(rules[rule_id], override.model_dump(exclude_unset=True), rule_id, local)
             loosened += problems
         else:
-            rules[rule_id] = RulePolicy.model_validate(override)
+            rules[rule_id] = override
     return Policies(rules, loosened)

@@ -16,9 +16,9 @@ def product_markdown(contract: Contract) -> str:
         "| column | type | nullable | PII | description |",
         "|---|---|---|---|---|",
     ]
+    masking = contract.consumer_masking
     lines += [
-        f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | "
-        f"{contract.access.masking.get(c.name, 'yes') if c.pii else ''} | {c.description} |"
+        f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | {masking.get(c.name, '')} | {c.description} |"
         for c in contract.columns
     ]
     lines += ["", "**Checks**", ""]

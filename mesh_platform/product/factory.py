@@ -29,7 +29,7 @@ from mesh_platform.access.reader import audit_read, open_product
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.model import Contract
-from mesh_platform.contracts.revisions import contract_metadata, published_revision
+from mesh_platform.contracts.revisions import contract_metadata, published_contract
 from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.governance.versioning import version_violations
@@ -39,8 +39,7 @@ from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.run import ProductRun
 from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.delta import TableMissing, open_table
-from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key, product_path
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key
 
 
 def _source_input(table: str) -> str:
@@ -140,13 +139,12 @@ def _read_dependencies(
 
 def _published_version_violations(contract: Contract, lake_root: Path) -> list:
     """VERSION-001 against the contract the table's current version was published under."""
-    try:
-        table = open_table(product_path(lake_root, contract.domain, contract.name))
-    except TableMissing:
+    published = published_contract(lake_root, contract)
+    if published is None:
         return []
-    previous = published_revision(table.history(20))
+    version, previous = published
     where = f"{contract.domain}/contracts/{contract.name}.yaml"
-    return version_violations(previous, contract, where, f"published Delta v{table.version()}")
+    return version_violations(previous, contract, where, f"published Delta v{version}")
 
 
 def product_asset(
@@ -225,7 +223,6 @@ def product_asset(
         finally:
             df.unpersist()
 
-    _build.__name__ = f"{contract.domain}__{contract.name}"
     return _build
 
 

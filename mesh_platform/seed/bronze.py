@@ -1,13 +1,12 @@
 """`mesh seed`: write every domain's bronze tables into the lake, idempotently.
 
-A domain provides `sources.py` with `bronze_tables(tpch, scale) -> {table: pyarrow.Table}`. Each table
+A domain provides `sources.py` with `bronze_tables(tpch) -> {table: pyarrow.Table}`. Each table
 is written as one Delta commit stamped with the scale and seed version; a table already stamped with
 the same ones is left alone, so running the seed twice changes nothing.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +32,14 @@ def _stamp(scale: float) -> dict[str, str]:
     return {"mesh.seed.scale": f"{scale:g}", "mesh.seed.version": SEED_VERSION}
 
 
-def _is_current(path: Path, scale: float) -> bool:
+def _current_version(path: Path, scale: float) -> int | None:
+    """The table's version if its latest commit is stamped with this scale and seed version."""
     try:
         table = open_table(path)
     except TableMissing:
-        return False
+        return None
     last = table.history(1)[0]
-    return all(last.get(k) == v for k, v in _stamp(scale).items())
+    return table.version() if all(last.get(k) == v for k, v in _stamp(scale).items()) else None
 
 
 def seed(
@@ -59,15 +59,12 @@ def seed(
         sources = domain_module(domain, "sources")
         if sources is None:
             continue
-        builder = sources.bronze_tables
-        wants_scale = "scale" in inspect.signature(builder).parameters
-        tables = builder(tpch, scale=scale) if wants_scale else builder(tpch)
-        for name, data in tables.items():
+        for name, data in sources.bronze_tables(tpch).items():
             on_step(f"{domain}/bronze/{name}")
             path = bronze_path(lake_root, domain, name)
-            if not force and _is_current(path, scale):
-                table = open_table(path)
-                results.append(SeedResult(domain, name, data.num_rows, table.version(), False))
+            current = None if force else _current_version(path, scale)
+            if current is not None:
+                results.append(SeedResult(domain, name, data.num_rows, current, False))
                 continue
             commit = write_arrow(data, path, _stamp(scale))
             results.append(SeedResult(domain, name, commit.row_count, commit.version, True))

@@ -12,9 +12,9 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster_deltalake import DeltaLakeIOManager, LocalConfig
-from dagster_deltalake.io_manager import DeltaLakeDbClient, TableConnection
+from dagster_deltalake.io_manager import TableConnection
 from pyspark.sql import DataFrame
 
 from mesh_platform import settings
@@ -118,13 +118,3 @@ class MeshDeltaIOManager(DeltaLakeIOManager):
     @staticmethod
     def default_load_type() -> type | None:
         return DataFrame
-
-    def create_io_manager(self, context) -> DbIOManager:
-        return DbIOManager(
-            db_client=DeltaLakeDbClient(),
-            database="deltalake",
-            schema=self.schema_,
-            type_handlers=self.type_handlers(),
-            default_load_type=self.default_load_type(),
-            io_manager_name="MeshDeltaIOManager",
-        )
