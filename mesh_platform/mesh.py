@@ -46,6 +46,16 @@ def bronze_tables(domain: str) -> tuple[str, ...]:
     return tuple(getattr(sources, "TABLES", ())) if sources else ()
 
 
+def contract_file(product: str, root: Path = DOMAINS_DIR) -> Path:
+    """The file holding `domain.product`'s contract under `root` (majors >= 2 live in `<name>.yaml`,
+    superseded ones in `<name>.v<major>.yaml`); LookupError if there is none."""
+    domain = product.split(".", 1)[0]
+    for contract in load_domain_contracts(Path(root) / domain) if (Path(root) / domain / "contracts").is_dir() else []:
+        if contract.key == product:
+            return Path(root) / domain / "contracts" / contract.file_name
+    raise LookupError(f"{product} is not a product under {root}")
+
+
 def find_contract(product: str) -> Contract:
     """The contract of `domain.product`; LookupError naming the known products of that domain."""
     domain = product.split(".", 1)[0]

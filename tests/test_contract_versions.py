@@ -176,5 +176,8 @@ def test_publish_records_the_contract_and_refuses_a_version_that_does_not_fit(la
     assert violation["message"] == (
         f"breaking changes (column_removed) need a major version: 1.0.0 -> 2.0.0 (against published Delta v{published})")
 
+    # A new major is a new table: the 1.x table stays as it was for its consumers.
     assert publish({**dropped, "version": "2.0.0"}).success
-    assert DeltaTable(str(table)).history(1)[0]["product.version"] == "2.0.0"
+    assert DeltaTable(str(product_path(lake_root, "stock", "items_v2"))).history(1)[0]["product.version"] == "2.0.0"
+    assert DeltaTable(str(table)).version() == published
+    assert DeltaTable(str(table)).history(1)[0]["product.version"] == "1.0.0"

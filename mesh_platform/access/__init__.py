@@ -4,6 +4,6 @@ For notebooks and ad-hoc PySpark: `from mesh_platform.access import read_product
 """
 
 from mesh_platform.access.policy import AccessDenied, ReadPolicy, read_policy
-from mesh_platform.access.reader import read_product
+from mesh_platform.access.reader import DeprecatedProductWarning, read_product
 
-__all__ = ["AccessDenied", "ReadPolicy", "read_policy", "read_product"]
+__all__ = ["AccessDenied", "DeprecatedProductWarning", "ReadPolicy", "read_policy", "read_product"]

@@ -31,6 +31,7 @@ SCHEMA = pa.schema([
     ("via", pa.string()),  # dagster | io_manager | api | cli
     ("run_id", pa.string()),
     ("read_by", pa.string()),  # the consuming asset, for reads in Dagster runs
+    ("deprecation", pa.string()),  # the notice given when the major read was deprecated
 ])
 
 
@@ -47,6 +48,7 @@ class ReadEvent:
     via: str = "api"
     run_id: str | None = None
     read_by: str | None = None
+    deprecation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class Usage:
     last_read_at: datetime
     last_consumer: str
     last_version: int
+    deprecated_reads: int = 0
+    deprecation: str | None = None  # the latest notice, while consumers still read a deprecated major
+    deprecated_readers: list[str] = field(default_factory=list)
 
     def metadata(self) -> dict:
         """As Dagster metadata of an observation on the product's asset."""
@@ -67,6 +72,7 @@ class Usage:
             "usage/last_read_at": self.last_read_at.isoformat(timespec="seconds"),
             "usage/last_consumer": self.last_consumer,
             "usage/last_version_read": self.last_version,
+            "usage/deprecated_reads": self.deprecated_reads,
         }
 
 
@@ -101,6 +107,7 @@ def usage(events: Iterable[ReadEvent]) -> dict[str, Usage]:
     summary = {}
     for product, items in sorted(by_product.items()):
         last = max(items, key=lambda e: e.read_at)
+        deprecated = [e for e in items if e.deprecation]
         summary[product] = Usage(
             product=product,
             read_count=len(items),
@@ -108,5 +115,8 @@ def usage(events: Iterable[ReadEvent]) -> dict[str, Usage]:
             last_read_at=last.read_at,
             last_consumer=last.consumer,
             last_version=last.version,
+            deprecated_reads=len(deprecated),
+            deprecation=last.deprecation,
+            deprecated_readers=sorted({e.read_by or e.consumer for e in deprecated}),
         )
     return summary

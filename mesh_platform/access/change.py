@@ -7,32 +7,21 @@ the owner team reviews and merges the change like any other, and the new consume
 from __future__ import annotations
 
 import difflib
-import io
 import subprocess
 import tempfile
 from pathlib import Path
 
-import yaml
-from ruamel.yaml import YAML
-
-from mesh_platform.contracts.loader import parse_contract
+from mesh_platform.contracts.edit import edit_contract
 
 
 def with_consumer(text: str, consumer: str, source: str) -> str:
     """The contract YAML `text` with `consumer` added to access.consumers, formatting and comments kept."""
-    round_trip = YAML()
-    round_trip.preserve_quotes = True
-    round_trip.width = 4096  # never re-wrap the author's lines
-    round_trip.indent(mapping=2, sequence=4, offset=2)  # the style of our contract files
-    data = round_trip.load(text)
-    access = data.setdefault("access", {})
-    consumers = access.setdefault("consumers", [])
-    if consumer not in consumers:
-        consumers.append(consumer)
-    out = io.StringIO()
-    round_trip.dump(data, out)
-    parse_contract(yaml.safe_load(out.getvalue()), source)  # the change must leave a valid contract
-    return out.getvalue()
+    def add(data: dict) -> None:
+        consumers = data.setdefault("access", {}).setdefault("consumers", [])
+        if consumer not in consumers:
+            consumers.append(consumer)
+
+    return edit_contract(text, add, source)[0]
 
 
 def _git(cwd: Path, *args: str) -> str:

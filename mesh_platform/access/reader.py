@@ -6,6 +6,7 @@ here, so a consumer sees the same rows and masks whichever way it reads.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +21,17 @@ from mesh_platform import settings
 from mesh_platform.access.audit import ReadEvent, reads, record, usage
 from mesh_platform.access.masking import apply_masking, masking_salt
 from mesh_platform.access.policy import ReadPolicy, read_policy
+from mesh_platform.contracts.lifecycle import deprecation_notice
 from mesh_platform.contracts.model import Contract
 from mesh_platform.instance import get_instance
 from mesh_platform.mesh import find_contract
 from mesh_platform.spark.resource import SparkResource
 from mesh_platform.storage.delta import open_table, read_table
 from mesh_platform.storage.layout import product_key, product_path
+
+
+class DeprecatedProductWarning(UserWarning):
+    """Reading a major version past its deprecation (shown by default, unlike DeprecationWarning)."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,12 @@ class ProductRead:
             read_at=datetime.now(UTC), columns=list(self.df.columns), rows=rows,
             masked=sorted(set(self.policy.masking) & set(self.df.columns)),
             row_filter=self.policy.row_filter, via=via, run_id=run_id, read_by=read_by,
+            deprecation=deprecation_notice(self.contract),
         )
 
 
 def _table_version(contract: Contract, lake_root: Path, version: int | None):
-    uri = product_path(lake_root, contract.domain, contract.name)
+    uri = product_path(lake_root, contract.domain, contract.asset_name)
     if version is not None and version >= 0:
         try:
             return open_table(uri, version)  # one log read in the common case: a pinned, existing version
@@ -121,7 +128,10 @@ def read_product(
     """
     lake_root = settings.lake_root()
     spark = spark or SparkResource.from_env().spark_session
-    read = open_product(spark, find_contract(product), as_domain, lake_root, version, columns)
+    contract = find_contract(product)
+    if deprecation_notice(contract):
+        warnings.warn(deprecation_notice(contract), DeprecatedProductWarning, stacklevel=2)
+    read = open_product(spark, contract, as_domain, lake_root, version, columns)
     observation = audit_read(read, lake_root, read.visible_rows(), via="api")
     (instance or get_instance()).report_runless_asset_event(observation)
     return read.df

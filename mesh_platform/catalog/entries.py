@@ -10,6 +10,7 @@ from dagster import AssetCheckKey, DagsterInstance
 
 from mesh_platform.access.audit import reads, usage
 from mesh_platform.checks.specs import contract_checks
+from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle
 from mesh_platform.contracts.model import Contract
 from mesh_platform.storage.layout import product_key
 
@@ -33,6 +34,8 @@ class CatalogEntry:
     last_published_at: float | None
     checks: dict[str, str] = field(default_factory=dict)  # check name -> latest status
     reads: int = 0
+    lifecycle: str = "active"  # active | deprecated | retired
+    notice: str | None = None  # what consumers of a deprecated or retired major are told
 
     @property
     def checks_failed(self) -> list[str]:
@@ -45,7 +48,7 @@ class CatalogEntry:
 def _latest_checks(instance: DagsterInstance, contracts: list[Contract]) -> dict[str, dict[str, str]]:
     """product -> check name -> latest status, in one event-log query."""
     keys = {
-        AssetCheckKey(product_key(c.domain, c.name), check.name): c.key
+        AssetCheckKey(product_key(c.domain, c.asset_name), check.name): c.key
         for c in contracts for check in contract_checks(c)
     }
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys))
@@ -65,7 +68,7 @@ def catalog_entries(
     now = time.time()
     entries = []
     for key, contract in chosen.items():
-        latest = instance.fetch_materializations(product_key(contract.domain, contract.name), limit=1).records
+        latest = instance.fetch_materializations(product_key(contract.domain, contract.asset_name), limit=1).records
         published = latest[0].timestamp if latest else None
         if published is None:
             freshness = "never published"
@@ -80,6 +83,7 @@ def catalog_entries(
             used_by=sorted(k for k, c in contracts.items() if key in {d.product for d in c.dependencies}),
             freshness=freshness, last_published_at=published, checks=checks[key],
             reads=used[key].read_count if key in used else 0,
+            lifecycle=lifecycle(contract), notice=deprecation_notice(contract),
         ))
     return entries
 

@@ -12,7 +12,7 @@ from mesh_platform.contracts.model import Contract
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}
-code{background:#f4f4f4;padding:0 .2rem}.pii{color:#a33}input{font-size:1rem;width:100%;padding:.4rem}"""
+code{background:#f4f4f4;padding:0 .2rem}.pii{color:#a33}.notice{background:#fff3cd;padding:.5rem}input{font-size:1rem;width:100%;padding:.4rem}"""
 
 
 def _page(title: str, body: str) -> str:
@@ -40,7 +40,8 @@ def product_page(contract: Contract, entry: CatalogEntry) -> str:
                       for k, v in contract.access.row_filters.items())
     body = (
         f'<p><a href="index.html">All products</a></p><h1>{escape(contract.key)} <small>v{contract.version}</small></h1>'
-        f"<p>{escape(contract.description)}</p>"
+        + (f"<p class=notice><b>{entry.lifecycle.capitalize()}.</b> {escape(entry.notice)}</p>" if entry.notice else "")
+        + f"<p>{escape(contract.description)}</p>"
         f"<p><b>Owner</b> {escape(contract.owner)} · <b>Kind</b> {contract.kind} · <b>Freshness SLA</b> "
         f"{contract.sla.freshness_hours:g} h · <b>State</b> {escape(entry.freshness)} · <b>Reads</b> {entry.reads}"
         f" · <b>Tags</b> {escape(', '.join(contract.tags))}</p>"
@@ -56,7 +57,7 @@ def product_page(contract: Contract, entry: CatalogEntry) -> str:
 
 def index_page(entries: list[CatalogEntry]) -> str:
     records = [{"product": e.product, "text": " ".join([e.product, e.description, *e.tags, *e.columns]).lower(),
-                "line": f"v{e.version} · {e.owner} · {e.freshness} · {e.description}"} for e in entries]
+                "line": f"v{e.version}{'' if e.lifecycle == 'active' else ' (' + e.lifecycle + ')'} · {e.owner} · {e.freshness} · {e.description}"} for e in entries]
     script = (
         f"const products={json.dumps(records)};const list=document.getElementById('list');"
         "function show(q){const words=q.toLowerCase().split(/\\s+/).filter(Boolean);list.innerHTML='';"

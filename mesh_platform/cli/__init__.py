@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.cli import access, catalog, diff, lint, materialize, odcs, read, seed
+from mesh_platform.cli import access, catalog, diff, lint, materialize, odcs, read, release, seed
 
 app = typer.Typer(
     help="Operate the data mesh: seed sources, lint contracts, materialize, read products and manage access.",
@@ -15,6 +15,7 @@ app.command("seed")(seed.seed_command)
 app.command("materialize")(materialize.materialize_command)
 app.command("lint")(lint.lint_command)
 app.command("diff")(diff.diff_command)
+app.command("release")(release.release_command)
 app.command("export")(odcs.export_command)
 app.command("import")(odcs.import_command)
 app.command("read")(read.read_command)

@@ -13,7 +13,7 @@ from mesh_platform import settings
 from mesh_platform.access import requests as access_requests
 from mesh_platform.access.change import propose_consumer
 from mesh_platform.cli.output import fail
-from mesh_platform.mesh import DOMAINS_DIR, find_contract
+from mesh_platform.mesh import DOMAINS_DIR, contract_file, find_contract
 
 app = typer.Typer(help="Request, grant and deny read access to products.", no_args_is_help=True)
 console = Console()
@@ -62,8 +62,7 @@ def grant_command(
 ) -> None:
     """Grant a request: proposes the contract change (a git branch) for review and merge."""
     def propose(request: access_requests.AccessRequest) -> str:
-        domain, name = request.product.split(".")
-        return propose_consumer(domains_dir / domain / "contracts" / f"{name}.yaml", request.consumer,
+        return propose_consumer(contract_file(request.product, domains_dir), request.consumer,
                                 request.request_id, by)
 
     try:

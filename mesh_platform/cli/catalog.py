@@ -54,7 +54,8 @@ def catalog_command(
         failed = e.checks_failed
         checks = f"[red]{len(failed)} failed[/red]" if failed else (f"{len(e.checks)} passed" if e.checks else "")
         style = {"fresh": "green", "stale": "red"}.get(e.freshness, "yellow")
-        table.add_row(e.product, e.version, e.owner, f"{e.sla_hours:g} h", f"[{style}]{e.freshness}[/{style}]",
+        version = e.version if e.lifecycle == "active" else f"{e.version} [yellow]({e.lifecycle})[/yellow]"
+        table.add_row(e.product, version, e.owner, f"{e.sla_hours:g} h", f"[{style}]{e.freshness}[/{style}]",
                       _when(e.last_published_at), checks, str(e.reads), ", ".join(e.depends_on), ", ".join(e.used_by))
     console.print(table)
 

@@ -23,7 +23,7 @@ console = Console()
 def _comparisons(path: Path, base: str, lake_root: Path) -> list[dict]:
     found = []
     for contract in load_domain_contracts(path):
-        previous = {f"git {base}": git_revision(path / "contracts" / f"{contract.name}.yaml", base)}
+        previous = {f"git {base}": git_revision(path / "contracts" / contract.file_name, base)}
         published = published_contract(lake_root, contract)
         if published is not None:
             previous[f"published v{published[0]}"] = published[1]

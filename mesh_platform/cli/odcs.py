@@ -54,10 +54,10 @@ def import_command(
         contract = from_odcs(yaml.safe_load(file.read_text()), str(file))
     except (ContractError, yaml.YAMLError) as exc:
         raise fail(str(exc)) from None
-    target = domains_dir / contract.domain / "contracts" / f"{contract.name}.yaml"
+    target = domains_dir / contract.domain / "contracts" / contract.file_name
     if target.exists() and not force:
         raise fail(f"{target} exists; pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(contract.model_dump(by_alias=True, mode="json", exclude_defaults=True),
                                      sort_keys=False, allow_unicode=True, width=120))
-    console.print(f"wrote {target}; add `def {contract.name}(ctx)` to domains/{contract.domain}/transforms.py")
+    console.print(f"wrote {target}; add `def {contract.asset_name}(ctx)` to domains/{contract.domain}/transforms.py")

@@ -14,6 +14,7 @@ from mesh_platform.access.audit import reads, usage
 from mesh_platform.access.policy import AccessDenied, read_policy
 from mesh_platform.access.reader import audit_read, open_product
 from mesh_platform.cli.output import BAD_INPUT, DENIED, fail
+from mesh_platform.contracts.lifecycle import deprecation_notice
 from mesh_platform.instance import get_instance
 from mesh_platform.mesh import find_contract
 from mesh_platform.spark import SparkResource, SparkUnavailable
@@ -45,6 +46,9 @@ def read_command(
     except (LookupError, ValueError, TableMissing, SparkUnavailable) as exc:
         raise fail(str(exc), BAD_INPUT) from None
     get_instance().report_runless_asset_event(audit_read(read, lake_root, len(rows), via="cli"))
+    notice = deprecation_notice(contract)
+    if notice:
+        Console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(notice)}")
     if output == "json":
         print(json.dumps([r.asDict() for r in rows], default=str, indent=2))
         return
@@ -84,6 +88,14 @@ def usage_command(
         table.add_row(u.product, str(u.read_count), ", ".join(u.consumers),
                       u.last_read_at.strftime("%Y-%m-%d %H:%M:%S"), u.last_consumer, str(u.last_version))
     console.print(table if summary else "no reads recorded yet")
+    deprecated = [u for u in summary.values() if u.deprecation]
+    if deprecated:
+        warned = Table(title="Deprecated versions still read", title_style="yellow")
+        for column in ("product", "deprecated reads", "read by", "notice"):
+            warned.add_column(column, overflow="fold")
+        for u in deprecated:
+            warned.add_row(u.product, str(u.deprecated_reads), ", ".join(u.deprecated_readers), escape(u.deprecation))
+        console.print(warned)
     if last:
         log = Table(title=f"Latest {last} reads")
         for column in ("at (UTC)", "product", "version", "consumer", "via", "read by", "rows", "masked", "row filter"):

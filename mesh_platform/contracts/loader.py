@@ -67,9 +67,18 @@ def load_contract(path: Path) -> Contract:
         line = f" line {where.line + 1}" if where else ""
         raise ContractError(f"{path}:{line} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
     contract = parse_contract(data, str(path))
-    if contract.name != path.stem:
+    if contract.file_name != path.name:
+        if contract.name != path.name.split(".", 1)[0]:
+            raise ContractError(f"{path}: name: {contract.name!r} must match the file name {path.stem!r}")
+        if path.name == f"{contract.name}.yaml":
+            raise ContractError(
+                f"{path}: deprecation.successor: the current contract of {contract.name} cannot be superseded; "
+                f"keep the superseded major in {contract.file_name} and the successor in {path.name}"
+            )
         raise ContractError(
-            f"{path}: name: {contract.name!r} must match the file name {path.stem!r}"
+            f"{path}: deprecation: {path.name} is for a major of {contract.name} superseded by a newer one: "
+            f"give it that major's version and `deprecation: {{sunset: YYYY-MM-DD, successor: "
+            f"{contract.domain}.{contract.name}_vN}}` (as written, it belongs in {contract.file_name})"
         )
     if contract.domain != path.parent.parent.name:
         raise ContractError(

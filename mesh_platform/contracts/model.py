@@ -7,6 +7,7 @@ platform generates for a product (asset, checks, freshness policy, metadata) is 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -131,6 +132,21 @@ class Dependency(_Strict):
         return self.product.split(".", 1)[1]
 
 
+class Deprecation(_Strict):
+    """A major version kept for its consumers until `sunset`; after that date it is no longer built."""
+
+    sunset: date
+    successor: str | None = None  # the product that replaces it, e.g. sales.orders_v2
+    note: str = ""
+
+    @field_validator("successor")
+    @classmethod
+    def _qualified(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", value):
+            raise ValueError(f"{value!r} must name a product as 'domain.product', e.g. sales.orders_v2")
+        return value
+
+
 class Contract(_Strict):
     name: str
     domain: str
@@ -147,6 +163,7 @@ class Contract(_Strict):
     columns: Annotated[list[Column], Field(alias="schema", min_length=1)]
     quality: list[QualityRule] = []
     access: AccessPolicy = AccessPolicy()
+    deprecation: Deprecation | None = None
 
     @field_validator("name", "domain")
     @classmethod
@@ -195,11 +212,39 @@ class Contract(_Strict):
         problems = access_problems(self.access, self.domain, self.published_columns)
         if problems:
             raise ValueError("\n".join(problems))
+        successor = self.deprecation and self.deprecation.successor
+        if successor and not (successor.startswith(f"{self.domain}.{self.name}_v")
+                              and successor.rsplit("_v", 1)[1].isdigit()
+                              and int(successor.rsplit("_v", 1)[1]) > self.major):
+            raise ValueError(
+                f"deprecation.successor: {successor!r} must be a later major of this product, "
+                f"e.g. {self.domain}.{self.name}_v{self.major + 1}"
+            )
         return self
 
     @property
+    def major(self) -> int:
+        return int(self.version.split(".", 1)[0])
+
+    @property
+    def asset_name(self) -> str:
+        """Name of this major version's asset and Delta table. Each major is its own table, so that a
+        breaking release never changes what existing consumers read: 0.x and 1.x publish `orders`,
+        2.x `orders_v2`, and so on."""
+        return self.name if self.major <= 1 else f"{self.name}_v{self.major}"
+
+    @property
     def key(self) -> str:
-        return f"{self.domain}.{self.name}"
+        return f"{self.domain}.{self.asset_name}"
+
+    @property
+    def file_name(self) -> str:
+        """A major superseded by a newer one keeps its own file next to the current contract."""
+        superseded = self.deprecation is not None and self.deprecation.successor is not None
+        return f"{self.name}.v{self.major}.yaml" if superseded else f"{self.name}.yaml"
+
+    def retired(self, today: date) -> bool:
+        return self.deprecation is not None and today > self.deprecation.sunset
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

@@ -1,8 +1,9 @@
 """Open Data Contract Standard (ODCS v3) export and import.
 
 Everything ODCS has a field for maps to that field; what it has none for (PII flags, masking, row
-filters, dependencies, product kind, refresh, sources, the SLA warning window) travels as
-`customProperties` named `mesh.*`, so that a round trip loses nothing.
+filters, dependencies, product kind, refresh, sources, the SLA warning window, a deprecated major's
+sunset and successor) travels as `customProperties` named `mesh.*`, so that a round trip loses nothing.
+`status` says active, deprecated or retired.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from importlib.resources import files
 
 from jsonschema import Draft201909Validator
 
+from mesh_platform.contracts.lifecycle import lifecycle
 from mesh_platform.contracts.loader import ContractError, parse_contract
 from mesh_platform.contracts.model import Contract
 
@@ -70,10 +72,10 @@ def to_odcs(contract: Contract) -> dict:
                  if c in contract.access.row_filters else {})} for c in contract.access.consumers]
     document = {
         "apiVersion": API_VERSION, "kind": "DataContract", "id": contract.key, "name": contract.name,
-        "version": contract.version, "status": "active", "domain": contract.domain, "dataProduct": contract.name,
+        "version": contract.version, "status": lifecycle(contract), "domain": contract.domain, "dataProduct": contract.name,
         "description": {"purpose": contract.description}, "tags": list(contract.tags),
         "team": {"name": contract.owner},
-        "schema": [{"name": contract.name, "physicalName": f"{contract.domain}/gold/{contract.name}",
+        "schema": [{"name": contract.name, "physicalName": f"{contract.domain}/gold/{contract.asset_name}",
                     "logicalType": "object", "physicalType": "table", "properties": properties}],
         "slaProperties": [{"property": "freshness", "value": contract.sla.freshness_hours, "unit": "h"}],
         "roles": roles,
@@ -81,6 +83,7 @@ def to_odcs(contract: Contract) -> dict:
             kind=contract.kind, refresh=contract.refresh, sources=contract.sources,
             dependencies=[d.model_dump() for d in contract.dependencies],
             sla_warn_after_hours=contract.sla.warn_after_hours,
+            **(contract.deprecation.model_dump(mode="json", exclude_defaults=True) if contract.deprecation else {}),
         ),
     }
     if not roles:
@@ -153,4 +156,6 @@ def from_odcs(document: dict, source: str) -> Contract:
                    "row_filters": {r["role"].removeprefix("consumer:"): _customs(r)["row_filter"]
                                    for r in roles if "row_filter" in _customs(r)}},
     }
+    if "sunset" in extra:
+        data["deprecation"] = {k: extra[k] for k in ("sunset", "successor", "note") if k in extra}
     return parse_contract(data, source)

@@ -56,7 +56,7 @@ def published_contract(lake_root: Path, contract: Contract) -> tuple[int, Contra
     """The product table's current version and the contract it was published under (None if the
     table does not exist; no contract for versions written before contracts were recorded)."""
     try:
-        table = open_table(product_path(lake_root, contract.domain, contract.name))
+        table = open_table(product_path(lake_root, contract.domain, contract.asset_name))
     except TableMissing:
         return None
     return table.version(), published_revision(table.history(20))

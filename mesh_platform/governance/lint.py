@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mesh_platform.access.policy import request_hint
 from mesh_platform.contracts import Contract, ContractError, load_contract
+from mesh_platform.contracts.lifecycle import deprecation_notice, lineup_problems
 from mesh_platform.contracts.revisions import git_revision
 from mesh_platform.governance.policies import LOOSENING_RULE, Policies, domain_policies
 from mesh_platform.governance.rules import KNOWN_RULES, RULES
@@ -40,18 +41,42 @@ def lint_contract(contract: Contract, policies: Policies, file: str) -> list[Vio
     return found
 
 
-def access_violations(contract: Contract, file: str, domains_root: Path) -> list[Violation]:
+def _readable_contracts(domain_dir: Path) -> dict[str, Contract]:
+    """A domain's contracts by key, skipping files that do not parse (its own lint reports them)."""
+    found = {}
+    for path in sorted((domain_dir / "contracts").glob("*.yaml")):
+        try:
+            contract = load_contract(path)
+        except ContractError:
+            continue
+        found[contract.key] = contract
+    return found
+
+
+def dependency_violations(
+    contract: Contract, file: str, domains_root: Path, seen: dict[str, dict[str, Contract]] | None = None
+) -> list[Violation]:
     """ACCESS-001: a product may consume only products whose contracts list its domain as a consumer.
-    Not a configurable policy: it is the owners' decision, enforced again on every read."""
+    Not a configurable policy: it is the owners' decision, enforced again on every read.
+    DEPRECATION-001 (warning): it consumes a deprecated or retired major version.
+    `seen`: contracts already read, by domain (one read per domain across a lint run)."""
+    seen = {} if seen is None else seen
     found = []
     for i, dep in enumerate(contract.dependencies):
-        folder = domains_root / dep.domain / "contracts" / f"{dep.name}.yaml"
-        if dep.domain == contract.domain or not folder.exists():
-            continue  # own products are always readable; unknown products are reported at load
-        try:
-            upstream = load_contract(folder)
-        except ContractError:
-            continue  # reported by the owner domain's own lint
+        if dep.domain not in seen:
+            seen[dep.domain] = _readable_contracts(domains_root / dep.domain)
+        upstream = seen[dep.domain].get(dep.product)
+        if upstream is None:
+            continue  # unknown products are reported at load
+        notice = deprecation_notice(upstream)
+        if notice:
+            found.append(Violation(
+                "DEPRECATION-001", "WARNING", contract.key, file, f"dependencies[{i}].product", notice,
+                f"consume {upstream.deprecation.successor} instead (`mesh diff` on its contract lists what changed)"
+                if upstream.deprecation.successor else f"stop consuming it, or ask its owner {upstream.owner}",
+            ))
+        if dep.domain == contract.domain:
+            continue  # own products are always readable
         if contract.domain not in upstream.access.consumers:
             allowed = ", ".join(upstream.access.consumers) or "no other domain"
             found.append(Violation(
@@ -80,6 +105,8 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | 
                   f"rule {rule_id} is not implemented by the platform", "Use one of: " + ", ".join(sorted(KNOWN_RULES)))
         for rule_id in policies.rules if rule_id not in KNOWN_RULES
     ]
+    seen: dict[str, dict[str, Contract]] = {}
+    loaded = []
     for path in sorted((domain_dir / "contracts").glob("*.yaml")):
         try:
             contract = load_contract(path)
@@ -87,8 +114,9 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | 
             violations.append(Violation("CONTRACT-001", "CRITICAL", f"{domain_dir.name}.{path.stem}", str(path),
                                         "(file)", str(exc), "Fix the contract file as the message says."))
             continue
+        loaded.append(contract)
         violations += lint_contract(contract, policies, str(path))
-        violations += access_violations(contract, str(path), domain_dir.parent)
+        violations += dependency_violations(contract, str(path), domain_dir.parent, seen)
         if base:
             try:
                 previous = git_revision(path, base)
@@ -97,6 +125,11 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | 
                                             str(exc), "Compare with a revision where the contract is valid."))
                 continue
             violations += version_violations(previous, contract, str(path), f"git {base}")
+    violations += [
+        Violation("VERSION-002", "CRITICAL", domain_dir.name, *problem.split(": ", 2),
+                  "Keep one contract per major version; a superseded major names its successor.")
+        for problem in lineup_problems(loaded, str(domain_dir / "contracts"))
+    ]
     return violations
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from mesh_platform.checks.specs import contract_checks
+from mesh_platform.contracts.lifecycle import deprecation_notice
 from mesh_platform.contracts.model import Contract
 
 
 def product_markdown(contract: Contract) -> str:
-    lines = [
+    notice = deprecation_notice(contract)
+    lines = [f"**Deprecated.** {notice}.", ""] if notice else []
+    lines += [
         contract.description.strip(),
         "",
         f"**Owner** {contract.owner} · **Version** {contract.version} · **Kind** {contract.kind} · "

@@ -17,6 +17,7 @@ from dagster import (
 
 from mesh_platform import settings
 from mesh_platform.contracts import Contract, ContractError, load_domain_contracts
+from mesh_platform.contracts.lifecycle import deprecation_notice, lineup_problems, today
 from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
@@ -24,8 +25,21 @@ from mesh_platform import resources  # a module import: resources imports this p
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
 
+def retired_spec(contract: Contract) -> AssetSpec:
+    """A major past its sunset: still in the catalog and lineage, with its last table, never built."""
+    return AssetSpec(
+        product_key(contract.domain, contract.asset_name),
+        group_name=contract.domain,
+        owners=[contract.owner],
+        kinds={"deltalake"},
+        description=f"**Retired.** {deprecation_notice(contract)}.\n\n{contract.description.strip()}",
+        metadata={"schema": io_schema(contract.domain, GOLD), "contract_version": contract.version},
+        tags={"mesh/domain": contract.domain, "mesh/lifecycle": "retired"},
+    )
+
+
 def _contract_file(domain_dir: Path, contract: Contract) -> Path:
-    return domain_dir / "contracts" / f"{contract.name}.yaml"
+    return domain_dir / "contracts" / contract.file_name
 
 
 def resolve_dependencies(
@@ -75,17 +89,23 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     blocking = critical(lint_domain(domain_dir, policies))  # governance as code: no product breaks a policy
     if blocking:
         raise ContractError("\n".join(v.line() for v in blocking))
-    contracts = {c.key: c for c in load_domain_contracts(domain_dir)}
-    if not contracts:
+    loaded = load_domain_contracts(domain_dir)
+    if not loaded:
         raise ContractError(f"{domain_dir / 'contracts'}: no contracts found (expected <product>.yaml files)")
+    problems = lineup_problems(loaded, str(domain_dir / "contracts"))
+    if problems:
+        raise ContractError("\n".join(problems))
+    contracts = {c.key: c for c in loaded}
+    on = today()
+    retired = [retired_spec(c) for c in contracts.values() if c.retired(on)]
     own_bronze = bronze_tables(domain)
     products, foreign = [], set()
-    for contract in contracts.values():
-        transform = getattr(transforms, contract.name, None)
+    for contract in (c for c in contracts.values() if not c.retired(on)):
+        transform = getattr(transforms, contract.asset_name, None)
         if not callable(transform):
             raise ContractError(
                 f"{_contract_file(domain_dir, contract)}: no transform for this product; "
-                f"define `def {contract.name}(ctx: BuildContext) -> DataFrame` in {transforms.__name__}"
+                f"define `def {contract.asset_name}(ctx: BuildContext) -> DataFrame` in {transforms.__name__}"
             )
         upstreams = resolve_dependencies(contract, domain_dir, contracts, own_bronze)
         foreign |= {key for key in upstreams if key not in contracts}
@@ -107,7 +127,7 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
         )
     ] if automated else []
     return Definitions(
-        assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products],
+        assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products, *retired],
         sensors=sensors,
         resources=resources.platform_resources(),
         # In-process by default: one process and one Spark session for the whole run, where the

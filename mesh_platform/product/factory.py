@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 from mesh_platform.access.reader import audit_read, open_product
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
+from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle, today
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.revisions import contract_metadata, published_contract
 from mesh_platform.governance import Policies, domain_policies, lint_contract
@@ -116,6 +117,20 @@ def _refusal(contract: Contract, report: ContractReport) -> Failure:
     )
 
 
+def _deprecated_dependencies(contract: Contract, upstreams: Mapping[str, Contract], context) -> dict[str, str]:
+    """Warns (in the run's log) about each deprecated major consumed; fails on a retired one."""
+    notices = {}
+    for dep in contract.dependencies:
+        upstream = upstreams[dep.product]
+        notice = deprecation_notice(upstream)
+        if notice and lifecycle(upstream) == "retired":
+            raise Failure(f"{contract.key} not built: {notice}")
+        if notice:
+            context.log.warning(f"{contract.key} consumes a deprecated version: {notice}")
+            notices[dep.product] = notice
+    return notices
+
+
 def _read_dependencies(
     contract: Contract, upstreams: Mapping[str, Contract], context, spark, lake_root: Path
 ) -> tuple[list[UpstreamVersion], dict[str, DataFrame]]:
@@ -143,7 +158,7 @@ def _published_version_violations(contract: Contract, lake_root: Path) -> list:
     if published is None:
         return []
     version, previous = published
-    where = f"{contract.domain}/contracts/{contract.name}.yaml"
+    where = f"{contract.domain}/contracts/{contract.file_name}"
     return version_violations(previous, contract, where, f"published Delta v{version}")
 
 
@@ -156,9 +171,9 @@ def product_asset(
     """`upstreams`: the contracts of the products `contract` consumes, by `domain.product`;
     `policies`: its domain's (read from the domain folder when not given)."""
     upstreams = upstreams or {}
-    key = product_key(contract.domain, contract.name)
+    key = product_key(contract.domain, contract.asset_name)
     policies = policies or domain_policies(DOMAINS_DIR / contract.domain)
-    static_violations = lint_contract(contract, policies, f"{contract.domain}/contracts/{contract.name}.yaml")
+    static_violations = lint_contract(contract, policies, f"{contract.domain}/contracts/{contract.file_name}")
     ins = {_source_input(t): AssetIn(key=bronze_key(contract.domain, t)) for t in contract.sources}
     # Consumed products are plain deps: the build reads each at a version it vets (see upstream.py).
     deps = [product_key(d.domain, d.name) for d in contract.dependencies]
@@ -176,7 +191,8 @@ def product_asset(
         code_version=contract.version,
         description=product_markdown(contract),
         freshness_policy=freshness_policy(contract),
-        tags={"mesh/domain": contract.domain, "mesh/kind": contract.kind.replace("-", "_")},
+        tags={"mesh/domain": contract.domain, "mesh/kind": contract.kind.replace("-", "_"),
+              "mesh/lifecycle": lifecycle(contract)},
         metadata={
             "schema": io_schema(contract.domain, GOLD),
             "dagster/column_schema": column_schema(contract),
@@ -186,6 +202,9 @@ def product_asset(
         },
     )
     def _build(context: AssetExecutionContext, spark: SparkResource, mesh: ProductRun, **inputs):
+        if contract.retired(today()):  # a location loaded before the sunset, run after it
+            raise Failure(f"{deprecation_notice(contract)}; reload the code location")
+        deprecated = _deprecated_dependencies(contract, upstreams, context)
         session = spark.spark_session
         read, products = _read_dependencies(contract, upstreams, context, session, Path(mesh.lake_root))
         build = BuildContext(
@@ -219,6 +238,8 @@ def product_asset(
             }
             if read:
                 metadata["source_versions"] = MetadataValue.json(versions)
+            if deprecated:
+                metadata["deprecated_sources"] = MetadataValue.json(deprecated)
             yield Output(df, metadata=metadata)
         finally:
             df.unpersist()
