@@ -17,6 +17,7 @@ from mesh_platform.checks import (
     evaluate_contract,
 )
 from mesh_platform.contracts.loader import parse_contract
+from mesh_platform.checks.names import DISTRIBUTION_DRIFT_CHECK, SCHEMA_DRIFT_CHECK
 from mesh_platform.product.factory import with_audit_columns
 
 CONTRACT = parse_contract(
@@ -51,7 +52,8 @@ def _report(spark, rows, schema=SCHEMA, transform=lambda df: df):
 def test_good_data_passes_every_check(spark):
     report = _report(spark, GOOD_ROWS)
     assert report.row_count == 20
-    judged_elsewhere = {GOVERNANCE_CHECK}  # by the governance gate, on the same aggregated row
+    # by the governance gate and the drift checks, on the same aggregated row
+    judged_elsewhere = {GOVERNANCE_CHECK, SCHEMA_DRIFT_CHECK, DISTRIBUTION_DRIFT_CHECK}
     assert {o.name for o in report.outcomes} == {c.name for c in contract_checks(CONTRACT)} - judged_elsewhere
     assert all(o.passed for o in report.outcomes), [o for o in report.outcomes if not o.passed]
     assert report.outcome("min_amount").metadata["observed"] == 10.0

@@ -7,6 +7,8 @@ NULLABILITY_CHECK = "contract_nullability"
 PRIMARY_KEY_CHECK = "contract_primary_key"
 UPSTREAM_CHECK = "upstream_health"
 GOVERNANCE_CHECK = "governance_report"
+SCHEMA_DRIFT_CHECK = "drift_schema"
+DISTRIBUTION_DRIFT_CHECK = "drift_distribution"
 
 
 def rule_check_name(rule_kind: str, column: str) -> str:

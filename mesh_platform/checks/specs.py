@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from dagster import AssetCheckSpec, AssetKey
 
 from mesh_platform.checks.names import (
+    DISTRIBUTION_DRIFT_CHECK,
     GOVERNANCE_CHECK,
+    SCHEMA_DRIFT_CHECK,
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
     SCHEMA_CHECK,
@@ -19,6 +21,8 @@ from mesh_platform.contracts.model import Contract, QualityRule
 
 UPSTREAM_DESCRIPTION = "Consumed products were read published, fresh and passing their blocking checks"
 GOVERNANCE_DESCRIPTION = "Complies with the council's and the domain's policies, on the contract and on the data"
+SCHEMA_DRIFT_DESCRIPTION = "Schema unchanged since the previous version unless the contract version changed"
+DISTRIBUTION_DRIFT_DESCRIPTION = "Row count and null shares within the band of recent publishes"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ def contract_checks(contract: Contract) -> list[CheckDef]:
     checks.append(CheckDef(GOVERNANCE_CHECK, True, GOVERNANCE_DESCRIPTION))
     if contract.dependencies:
         checks.append(CheckDef(UPSTREAM_CHECK, False, UPSTREAM_DESCRIPTION))
+    checks += [CheckDef(SCHEMA_DRIFT_CHECK, False, SCHEMA_DRIFT_DESCRIPTION),
+               CheckDef(DISTRIBUTION_DRIFT_CHECK, False, DISTRIBUTION_DRIFT_DESCRIPTION)]
     return checks
 
 

@@ -27,7 +27,7 @@ class ProductCompliance:
 def product_compliance(instance: DagsterInstance, contracts: dict[str, Contract]) -> list[ProductCompliance]:
     """A product passes when its contract has no CRITICAL violation and its latest governance report passed."""
     static = {d: critical(lint_domain(DOMAINS_DIR / d)) for d in {c.domain for c in contracts.values()}}
-    keys = {k: AssetCheckKey(AssetKey([c.domain, c.name]), GOVERNANCE_CHECK) for k, c in contracts.items()}
+    keys = {k: AssetCheckKey(AssetKey([c.domain, c.asset_name]), GOVERNANCE_CHECK) for k, c in contracts.items()}
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys.values()))
     verdicts = {
         AssetCheckExecutionRecordStatus.SUCCEEDED: "passed",

@@ -19,7 +19,7 @@ from mesh_platform.mesh import all_contracts
 from mesh_platform.storage.layout import product_key
 
 CONTRACTS = all_contracts()
-PRODUCTS = [product_key(c.domain, c.name) for c in CONTRACTS.values()]
+PRODUCTS = [product_key(c.domain, c.asset_name) for c in CONTRACTS.values()]
 
 
 @asset(

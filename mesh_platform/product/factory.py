@@ -27,6 +27,8 @@ from pyspark.sql import functions as F
 
 from mesh_platform.access.reader import audit_read, open_product
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
+from mesh_platform.checks.drift import distribution_outcome, null_share_metrics, observed_distribution, schema_outcome
+from mesh_platform.checks.names import SCHEMA_CHECK
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle, today
 from mesh_platform.contracts.model import Contract
@@ -219,11 +221,16 @@ def product_asset(
             rows = df.count()  # computes and caches the build, so that checks read memory and are timed apart
             built = time.perf_counter()
             probe = PiiProbe.for_frame(df, contract)
-            report = evaluate_contract(df, contract, probe.metrics(rows))
+            report = evaluate_contract(df, contract, [*probe.metrics(rows), *null_share_metrics(contract, df)])
             static = static_violations + _published_version_violations(contract, Path(mesh.lake_root))
             report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static))
             if contract.dependencies:
                 report.outcomes.append(_upstream_outcome(read))
+            lake_root = Path(mesh.lake_root)
+            observed = observed_distribution(contract, df, report.metrics, rows)
+            distribution, bands = distribution_outcome(observed, context.instance, key)
+            contract_drift = report.outcome(SCHEMA_CHECK).metadata
+            report.outcomes += [schema_outcome(df, contract, lake_root, contract_drift), distribution]
             checked = time.perf_counter()
             publishes = not report.blocking_failures
             yield from _check_results(report, key, publishes)
@@ -235,6 +242,8 @@ def product_asset(
                 "contract_version": contract.version,
                 "build_seconds": round(built - started, 3),
                 "check_seconds": round(checked - built, 3),  # contract checks + governance gate
+                **observed,  # with their bands: plotted over time on the asset's page
+                **bands,
             }
             if read:
                 metadata["source_versions"] = MetadataValue.json(versions)

@@ -1,0 +1,137 @@
+"""Drift: what changed in a product since its previous publishes, beyond what its contract guards.
+
+Two non-blocking checks per product:
+- schema drift: the published schema against the previous Delta version's (a change is expected only
+  with a new contract version) and against the contract;
+- distribution drift: the row count and each column's null share against a band learned from the
+  product's recent materializations. The metrics ride in the contract checks' single aggregation and are
+  recorded as materialization metadata (`drift/...`), so their history plots in the Dagster UI.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import AssetKey, DagsterInstance
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from mesh_platform.checks.evaluate import CheckOutcome
+from mesh_platform.checks.names import DISTRIBUTION_DRIFT_CHECK, SCHEMA_DRIFT_CHECK
+from mesh_platform.checks.specs import DISTRIBUTION_DRIFT_DESCRIPTION, SCHEMA_DRIFT_DESCRIPTION
+from mesh_platform.contracts.model import Contract
+from mesh_platform.contracts.revisions import CONTRACT_METADATA
+from mesh_platform.storage.delta import TableMissing, open_table
+from mesh_platform.storage.layout import product_path
+
+HISTORY = 20  # materializations the band is learned from
+MIN_HISTORY = 3  # fewer: the band is still being learned, the check passes
+MAD_SIGMA = 1.4826  # median absolute deviation -> standard deviation, for normal data
+ROWS_METRIC, NULL_METRIC = "drift/rows", "drift/null_share/"
+
+
+@dataclass(frozen=True)
+class Band:
+    low: float
+    high: float
+    center: float
+    history: int
+
+    def holds(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def learn_band(values: Sequence[float], relative: float, absolute: float) -> Band | None:
+    """median +- max(3 robust sigmas, `relative` of the median, `absolute`); None below MIN_HISTORY."""
+    if len(values) < MIN_HISTORY:
+        return None
+    center = statistics.median(values)
+    spread = 3 * MAD_SIGMA * statistics.median(abs(v - center) for v in values)
+    width = max(spread, relative * abs(center), absolute)
+    return Band(center - width, center + width, center, len(values))
+
+
+def _present(contract: Contract, df: DataFrame) -> list[tuple[int, str]]:
+    # a column missing from the data is the contract schema check's finding, not a metric
+    return [(i, c.name) for i, c in enumerate(contract.columns) if c.name in df.columns]
+
+
+def null_share_metrics(contract: Contract, df: DataFrame) -> list[SparkColumn]:
+    """Null count of every contract column, for the contract checks' aggregation."""
+    return [F.sum(F.col(name).isNull().cast("long")).alias(f"drift_nulls_{i}") for i, name in _present(contract, df)]
+
+
+def observed_distribution(contract: Contract, df: DataFrame, row, rows: int) -> dict[str, float]:
+    shares = {f"{NULL_METRIC}{name}": (int(row[f"drift_nulls_{i}"] or 0) / rows if rows else 0.0)
+              for i, name in _present(contract, df)}
+    return {ROWS_METRIC: float(rows), **shares}
+
+
+def _history(instance: DagsterInstance, key: AssetKey) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for record in instance.fetch_materializations(key, limit=HISTORY).records:
+        for name, value in record.asset_materialization.metadata.items():
+            if name.startswith("drift/") and not name.endswith(("_low", "_high")):
+                found.setdefault(name, []).append(float(value.value))
+    return found
+
+
+def distribution_outcome(
+    observed: dict[str, float], instance: DagsterInstance, key: AssetKey
+) -> tuple[CheckOutcome, dict[str, float]]:
+    """The check, and the bands as metadata for the materialization (plotted next to the values)."""
+    history = _history(instance, key)
+    outside, bands = {}, {}
+    for name, value in observed.items():
+        relative, absolute = (0.1, 1.0) if name == ROWS_METRIC else (0.0, 0.02)
+        band = learn_band(history.get(name, []), relative, absolute)
+        if band is None:
+            continue
+        bands |= {f"{name}_low": round(band.low, 6), f"{name}_high": round(band.high, 6)}
+        if not band.holds(value):
+            outside[name.removeprefix("drift/")] = {
+                "value": round(value, 6), "band": [round(band.low, 6), round(band.high, 6)], "median": band.center,
+            }
+    learned = len(history.get(ROWS_METRIC, []))
+    metadata = {"outside_band": outside, "history": learned, "rows": observed[ROWS_METRIC]}
+    if learned < MIN_HISTORY:
+        metadata["note"] = f"learning: {learned} of {MIN_HISTORY} publishes seen"
+    return CheckOutcome(DISTRIBUTION_DRIFT_CHECK, passed=not outside, critical=False,
+                        description=DISTRIBUTION_DRIFT_DESCRIPTION, metadata=metadata), bands
+
+
+def _types(schema: StructType) -> dict[str, str]:
+    return {f.name: f.dataType.simpleString() for f in schema.fields}
+
+
+def schema_outcome(df: DataFrame, contract: Contract, lake_root: Path, contract_drift: dict) -> CheckOutcome:
+    """`contract_drift`: the contract schema check's findings (missing, extra, retyped columns)."""
+    try:
+        table = open_table(product_path(lake_root, contract.domain, contract.asset_name))
+    except TableMissing:
+        table = None
+    now = _types(df.schema)
+    metadata: dict = {"vs_contract": contract_drift}
+    changed = False
+    if table is not None:
+        before = _types(StructType.fromJson(json.loads(table.schema().to_json())))
+        diff = {
+            "added": sorted(set(now) - set(before)),
+            "removed": sorted(set(before) - set(now)),
+            "retyped": {c: f"{before[c]} -> {now[c]}" for c in sorted(set(now) & set(before)) if now[c] != before[c]},
+        }
+        changed = any(diff.values())
+        previous = next((c for c in table.history(20) if CONTRACT_METADATA in c), {}).get("product.version")
+        metadata |= {"vs_previous": diff, "previous_version": table.version(),
+                     "contract_versions": f"{previous or 'unrecorded'} -> {contract.version}"}
+        if changed and previous == contract.version:
+            metadata["unexplained"] = "the schema changed but the contract version did not"
+    against_contract = any(contract_drift.get(k) for k in ("missing", "extra", "retyped"))
+    return CheckOutcome(SCHEMA_DRIFT_CHECK, passed=not against_contract and "unexplained" not in metadata,
+                        critical=False, description=SCHEMA_DRIFT_DESCRIPTION, metadata=metadata)
