@@ -16,6 +16,8 @@ from dagster import (
 
 from mesh_platform.governance.compliance import product_compliance, shares_by_domain
 from mesh_platform.mesh import all_contracts
+from mesh_platform.monitoring.freshness import freshness_alert_sensor
+from mesh_platform.monitoring.health import mesh_health as scorecard
 from mesh_platform.storage.layout import product_key
 
 CONTRACTS = all_contracts()
@@ -47,11 +49,35 @@ def compliance(context: AssetExecutionContext) -> MaterializeResult:
     })
 
 
+@asset(
+    key=["governance", "mesh_health"],
+    deps=PRODUCTS,
+    group_name="governance",
+    owners=["team:governance-council"],
+    kinds={"python"},
+    automation_condition=AutomationCondition.eager(),
+    description="The mesh's health by domain: cross-domain dependency ratio (target < 0.2), "
+    "discoverability, governance and freshness compliance. Also `mesh health`.",
+)
+def mesh_health(context: AssetExecutionContext) -> MaterializeResult:
+    rows = scorecard(CONTRACTS, context.instance)
+    table = "\n".join(
+        f"| {r.domain} | {r.products} | {r.cross_domain_dependency_ratio:.2f}{'' if r.cdr_within_target else ' (over target)'} "
+        f"| {r.discoverability:.2f} | {r.governance_compliance:.0%} | {r.freshness_compliance:.0%} |" for r in rows
+    )
+    metadata = {
+        f"{r.domain}/{name}": MetadataValue.float(getattr(r, name)) for r in rows
+        for name in ("cross_domain_dependency_ratio", "discoverability", "governance_compliance", "freshness_compliance")
+    }
+    return MaterializeResult(metadata={**metadata, "scorecard": MetadataValue.md(
+        "| domain | products | CDR | discoverability | governance | freshness |\n|---|---|---|---|---|---|\n" + table)})
+
+
 defs = Definitions(
-    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance],
+    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health],
     sensors=[AutomationConditionSensorDefinition(
-        "governance_propagation", target=AssetSelection.assets(compliance),
+        "governance_propagation", target=AssetSelection.assets(compliance, mesh_health),
         default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
-        description="Recomputes compliance whenever a product publishes.",
-    )],
+        description="Recomputes compliance and the health scorecard whenever a product publishes.",
+    ), freshness_alert_sensor(CONTRACTS)],
 )

@@ -1,0 +1,85 @@
+"""Alerts and where they go: a JSON-lines log file always, an HTTP webhook when configured.
+
+| variable            | default                              | meaning                          |
+|---------------------|--------------------------------------|----------------------------------|
+| MESH_ALERT_LOG      | <lake>/_platform/alerts.jsonl        | file every alert is appended to  |
+| MESH_ALERT_WEBHOOK  | (unset)                              | URL each alert is POSTed to      |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+from mesh_platform import settings
+from mesh_platform.storage.layout import platform_path
+
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class FreshnessAlert:
+    kind: str  # breach | recovery
+    product: str
+    owner: str
+    sla_hours: float
+    state: str  # failing | warning | passing
+    previous_state: str
+    last_update: str | None  # ISO time of the latest publish, None if never published
+    at: str  # ISO time the state changed
+
+    def body(self) -> dict:
+        return asdict(self)
+
+    def line(self) -> str:
+        verb = "breached its" if self.kind == "breach" else "is back within its"
+        return f"{self.product} ({self.owner}) {verb} {self.sla_hours:g} h freshness SLA; last update {self.last_update}"
+
+
+class Sink(Protocol):
+    def send(self, alert: FreshnessAlert) -> None: ...
+
+
+@dataclass(frozen=True)
+class LogSink:
+    path: Path
+
+    def send(self, alert: FreshnessAlert) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as log:  # one short line per write: appends do not interleave
+            log.write(json.dumps(alert.body(), sort_keys=True) + "\n")
+
+
+@dataclass(frozen=True)
+class WebhookSink:
+    url: str
+
+    def send(self, alert: FreshnessAlert) -> None:
+        request = urllib.request.Request(
+            self.url, data=json.dumps(alert.body()).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+            response.read()
+
+
+def configured_sinks() -> list[Sink]:
+    log = os.environ.get("MESH_ALERT_LOG") or platform_path(settings.lake_root(), "alerts.jsonl")
+    sinks: list[Sink] = [LogSink(Path(log))]
+    if os.environ.get("MESH_ALERT_WEBHOOK"):
+        sinks.append(WebhookSink(os.environ["MESH_ALERT_WEBHOOK"]))
+    return sinks
+
+
+def deliver(alert: FreshnessAlert, sinks: list[Sink]) -> list[str]:
+    """Sends to every sink; a sink that fails does not stop the others. Returns the failures."""
+    failures = []
+    for sink in sinks:
+        try:
+            sink.send(alert)
+        except OSError as exc:  # URLError, HTTPError, timeouts and file errors are all OSErrors
+            failures.append(f"{type(sink).__name__}: {exc}")
+    return failures

@@ -1,0 +1,87 @@
+"""Freshness alerts end to end: Dagster's own freshness daemon judges the SLA, the sensor alerts a real
+HTTP server and the log file once on the breach and once on the recovery."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from dagster import AssetKey, DagsterInstance, build_sensor_context
+from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
+from dagster._core.workspace.load_target import ModuleTarget
+from dagster._daemon.freshness import FreshnessDaemon
+
+from mesh_platform.mesh import all_contracts
+from mesh_platform.monitoring.freshness import freshness_alert_sensor
+from mesh_platform.runner import materialize_domain
+
+
+@pytest.fixture
+def webhook():
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/alerts", received
+    server.shutdown()
+
+
+def test_a_breach_and_its_recovery_are_each_announced_once(seeded_lake, spark, tmp_path, monkeypatch, webhook):
+    url, received = webhook
+    log = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("MESH_ALERT_WEBHOOK", url)
+    monkeypatch.setenv("MESH_ALERT_LOG", str(log))
+    (tmp_path / "home").mkdir()
+    instance = DagsterInstance.from_config(str(tmp_path / "home"))
+    sensor = freshness_alert_sensor(all_contracts())
+    cursor = None
+
+    def tick() -> list[dict]:
+        """One freshness daemon iteration, then one sensor evaluation; the alerts it sent."""
+        nonlocal cursor
+        list(FreshnessDaemon(interval_seconds=1).run_iteration(workspace))
+        before = len(received)
+        context = build_sensor_context(instance=instance, cursor=cursor)
+        sensor(context)
+        cursor = context.cursor
+        return received[before:]
+
+    target = ModuleTarget("domains.sales.definitions", attribute="defs", working_directory=None, location_name="sales")
+    with create_test_daemon_workspace_context(target, instance) as workspace:
+        (published,) = materialize_domain("sales", ["sales.orders"], instance)
+        assert published.status == "published"
+        assert tick() == []  # fresh: nothing to say
+        published_at = instance.fetch_materializations(AssetKey(["sales", "orders"]), limit=1).records[0].timestamp
+
+        with freeze_time(published_at + 25 * 3600):  # a day and an hour later: the 24 h SLA is breached
+            (breach,) = tick()
+            assert tick() == [] and tick() == []  # still failing: not repeated
+        assert breach == {
+            "kind": "breach", "product": "sales.orders", "owner": "team:sales", "sla_hours": 24.0,
+            "state": "failing", "previous_state": breach["previous_state"],
+            "last_update": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(int(published_at))),
+            "at": breach["at"],
+        }
+        assert breach["previous_state"] == "passing"
+
+        (republished,) = materialize_domain("sales", ["sales.orders"], instance)  # the owner republishes
+        assert republished.status == "published"
+        (recovery,) = tick()
+        assert (recovery["kind"], recovery["product"], recovery["state"], recovery["previous_state"]) == (
+            "recovery", "sales.orders", "passing", "failing")
+        assert recovery["last_update"] > breach["last_update"]
+        assert tick() == []
+
+    assert [json.loads(line) for line in log.read_text().splitlines()] == [breach, recovery]
