@@ -129,8 +129,9 @@ def read_product(
     lake_root = settings.lake_root()
     spark = spark or SparkResource.from_env().spark_session
     contract = find_contract(product)
-    if deprecation_notice(contract):
-        warnings.warn(deprecation_notice(contract), DeprecatedProductWarning, stacklevel=2)
+    notice = deprecation_notice(contract)
+    if notice:
+        warnings.warn(notice, DeprecatedProductWarning, stacklevel=2)
     read = open_product(spark, contract, as_domain, lake_root, version, columns)
     observation = audit_read(read, lake_root, read.visible_rows(), via="api")
     (instance or get_instance()).report_runless_asset_event(observation)

@@ -58,6 +58,15 @@ def _latest_checks(instance: DagsterInstance, contracts: list[Contract]) -> dict
     return found
 
 
+def published_freshness(contract: Contract, instance: DagsterInstance, now: float) -> tuple[str, float | None]:
+    """fresh | stale | never published, judged on the latest publish against the SLA; and its time."""
+    latest = instance.fetch_materializations(product_key(contract.domain, contract.asset_name), limit=1).records
+    if not latest:
+        return "never published", None
+    published = latest[0].timestamp
+    return ("fresh" if (now - published) / 3600 <= contract.sla.freshness_hours else "stale"), published
+
+
 def catalog_entries(
     contracts: dict[str, Contract], instance: DagsterInstance, lake_root: Path, only: set[str] | None = None
 ) -> list[CatalogEntry]:
@@ -68,12 +77,7 @@ def catalog_entries(
     now = time.time()
     entries = []
     for key, contract in chosen.items():
-        latest = instance.fetch_materializations(product_key(contract.domain, contract.asset_name), limit=1).records
-        published = latest[0].timestamp if latest else None
-        if published is None:
-            freshness = "never published"
-        else:
-            freshness = "fresh" if (now - published) / 3600 <= contract.sla.freshness_hours else "stale"
+        freshness, published = published_freshness(contract, instance, now)
         entries.append(CatalogEntry(
             product=key, domain=contract.domain, version=contract.version, owner=contract.owner,
             kind=contract.kind, description=" ".join(contract.description.split()), tags=list(contract.tags),

@@ -14,7 +14,6 @@ import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance
 from pyspark.sql import Column as SparkColumn
@@ -26,9 +25,7 @@ from mesh_platform.checks.evaluate import CheckOutcome
 from mesh_platform.checks.names import DISTRIBUTION_DRIFT_CHECK, SCHEMA_DRIFT_CHECK
 from mesh_platform.checks.specs import DISTRIBUTION_DRIFT_DESCRIPTION, SCHEMA_DRIFT_DESCRIPTION
 from mesh_platform.contracts.model import Contract
-from mesh_platform.contracts.revisions import CONTRACT_METADATA
-from mesh_platform.storage.delta import TableMissing, open_table
-from mesh_platform.storage.layout import product_path
+from mesh_platform.contracts.revisions import PublishedTable
 
 HISTORY = 20  # materializations the band is learned from
 MIN_HISTORY = 3  # fewer: the band is still being learned, the check passes
@@ -110,27 +107,24 @@ def _types(schema: StructType) -> dict[str, str]:
     return {f.name: f.dataType.simpleString() for f in schema.fields}
 
 
-def schema_outcome(df: DataFrame, contract: Contract, lake_root: Path, contract_drift: dict) -> CheckOutcome:
-    """`contract_drift`: the contract schema check's findings (missing, extra, retyped columns)."""
-    try:
-        table = open_table(product_path(lake_root, contract.domain, contract.asset_name))
-    except TableMissing:
-        table = None
+def schema_outcome(
+    df: DataFrame, contract: Contract, published: PublishedTable | None, contract_drift: dict
+) -> CheckOutcome:
+    """`published`: the table this build would replace; `contract_drift`: the contract schema check's
+    findings (missing, extra, retyped columns)."""
     now = _types(df.schema)
     metadata: dict = {"vs_contract": contract_drift}
-    changed = False
-    if table is not None:
-        before = _types(StructType.fromJson(json.loads(table.schema().to_json())))
+    if published is not None:
+        before = _types(StructType.fromJson(json.loads(published.table.schema().to_json())))
         diff = {
             "added": sorted(set(now) - set(before)),
             "removed": sorted(set(before) - set(now)),
             "retyped": {c: f"{before[c]} -> {now[c]}" for c in sorted(set(now) & set(before)) if now[c] != before[c]},
         }
-        changed = any(diff.values())
-        previous = next((c for c in table.history(20) if CONTRACT_METADATA in c), {}).get("product.version")
-        metadata |= {"vs_previous": diff, "previous_version": table.version(),
+        previous = published.contract.version if published.contract else None
+        metadata |= {"vs_previous": diff, "previous_version": published.version,
                      "contract_versions": f"{previous or 'unrecorded'} -> {contract.version}"}
-        if changed and previous == contract.version:
+        if any(diff.values()) and previous == contract.version:
             metadata["unexplained"] = "the schema changed but the contract version did not"
     against_contract = any(contract_drift.get(k) for k in ("missing", "extra", "retyped"))
     return CheckOutcome(SCHEMA_DRIFT_CHECK, passed=not against_contract and "unexplained" not in metadata,

@@ -9,10 +9,10 @@ from dagster import AssetCheckSpec, AssetKey
 from mesh_platform.checks.names import (
     DISTRIBUTION_DRIFT_CHECK,
     GOVERNANCE_CHECK,
-    SCHEMA_DRIFT_CHECK,
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
     SCHEMA_CHECK,
+    SCHEMA_DRIFT_CHECK,
     UPSTREAM_CHECK,
     rule_check_name,
 )

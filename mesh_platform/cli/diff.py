@@ -14,7 +14,7 @@ from mesh_platform import settings
 from mesh_platform.cli.output import fail
 from mesh_platform.contracts import ContractError, load_domain_contracts
 from mesh_platform.contracts.diff import diff, version_problems
-from mesh_platform.contracts.revisions import git_revision, published_contract
+from mesh_platform.contracts.revisions import git_revision, published_table
 from mesh_platform.mesh import DOMAINS_DIR, domain_names
 
 console = Console()
@@ -24,9 +24,9 @@ def _comparisons(path: Path, base: str, lake_root: Path) -> list[dict]:
     found = []
     for contract in load_domain_contracts(path):
         previous = {f"git {base}": git_revision(path / "contracts" / contract.file_name, base)}
-        published = published_contract(lake_root, contract)
+        published = published_table(lake_root, contract)
         if published is not None:
-            previous[f"published v{published[0]}"] = published[1]
+            previous[f"published v{published.version}"] = published.contract
         for against, old in previous.items():
             if old is None:
                 continue

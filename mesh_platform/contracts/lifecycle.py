@@ -58,6 +58,6 @@ def lineup_problems(contracts: Iterable[Contract], where: str) -> list[str]:
             problems.append(
                 f"{where}/{contract.file_name}: deprecation.successor: {successor} is not published by this "
                 f"domain; release it in {contract.name}.yaml (version "
-                f"{successor.rsplit('_v', 1)[1]}.0.0) or remove the successor"
+                f"{contract.deprecation.successor_major}.0.0) or remove the successor"
             )
     return problems

@@ -146,6 +146,12 @@ class Deprecation(_Strict):
             raise ValueError(f"{value!r} must name a product as 'domain.product', e.g. sales.orders_v2")
         return value
 
+    @property
+    def successor_major(self) -> int | None:
+        """N of a successor named `..._vN`, None for any other successor (or none)."""
+        suffix = (self.successor or "").rsplit("_v", 1)
+        return int(suffix[1]) if len(suffix) == 2 and suffix[1].isdigit() else None
+
 
 class Contract(_Strict):
     name: str
@@ -212,12 +218,13 @@ class Contract(_Strict):
         problems = access_problems(self.access, self.domain, self.published_columns)
         if problems:
             raise ValueError("\n".join(problems))
-        successor = self.deprecation and self.deprecation.successor
-        if successor and not (successor.startswith(f"{self.domain}.{self.name}_v")
-                              and successor.rsplit("_v", 1)[1].isdigit()
-                              and int(successor.rsplit("_v", 1)[1]) > self.major):
+        deprecation = self.deprecation
+        if deprecation and deprecation.successor and not (
+            deprecation.successor == f"{self.domain}.{self.name}_v{deprecation.successor_major}"
+            and deprecation.successor_major > self.major
+        ):
             raise ValueError(
-                f"deprecation.successor: {successor!r} must be a later major of this product, "
+                f"deprecation.successor: {deprecation.successor!r} must be a later major of this product, "
                 f"e.g. {self.domain}.{self.name}_v{self.major + 1}"
             )
         return self

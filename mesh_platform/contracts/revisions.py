@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from deltalake import DeltaTable
 
 from mesh_platform.contracts.loader import ContractError, parse_contract
 from mesh_platform.contracts.model import Contract
@@ -52,14 +54,25 @@ def git_revision(path: Path, base: str) -> Contract | None:
     return parse_contract(yaml.safe_load(shown.stdout), f"{base}:{relative}")
 
 
-def published_contract(lake_root: Path, contract: Contract) -> tuple[int, Contract | None] | None:
-    """The product table's current version and the contract it was published under (None if the
-    table does not exist; no contract for versions written before contracts were recorded)."""
+@dataclass(frozen=True)
+class PublishedTable:
+    """A product's Delta table as currently published, opened once for everything that compares with it."""
+
+    table: DeltaTable
+    contract: Contract | None  # its current version's contract (None if written before contracts were recorded)
+
+    @property
+    def version(self) -> int:
+        return self.table.version()
+
+
+def published_table(lake_root: Path, contract: Contract) -> PublishedTable | None:
+    """`contract`'s product table as published, or None if it was never published."""
     try:
         table = open_table(product_path(lake_root, contract.domain, contract.asset_name))
     except TableMissing:
         return None
-    return table.version(), published_revision(table.history(20))
+    return PublishedTable(table, published_revision(table.history(20)))
 
 
 def published_revision(history: list[dict]) -> Contract | None:

@@ -24,16 +24,21 @@ CONTRACTS = all_contracts()
 PRODUCTS = [product_key(c.domain, c.asset_name) for c in CONTRACTS.values()]
 
 
-@asset(
-    key=["governance", "compliance"],
-    deps=PRODUCTS,
-    group_name="governance",
-    owners=["team:governance-council"],
-    kinds={"python"},
-    automation_condition=AutomationCondition.eager(),
-    description="Share of products passing governance (no CRITICAL policy violation in the contract, "
-    "and their latest governance report on the data passed), overall and by domain.",
-)
+def _mesh_wide(name: str, description: str):
+    """The council's asset over every product, recomputed whenever one of them publishes."""
+    return asset(
+        key=["governance", name],
+        deps=PRODUCTS,
+        group_name="governance",
+        owners=["team:governance-council"],
+        kinds={"python"},
+        automation_condition=AutomationCondition.eager(),
+        description=description,
+    )
+
+
+@_mesh_wide("compliance", "Share of products passing governance (no CRITICAL policy violation in the contract, "
+            "and their latest governance report on the data passed), overall and by domain.")
 def compliance(context: AssetExecutionContext) -> MaterializeResult:
     results = product_compliance(context.instance, CONTRACTS)
     shares = shares_by_domain(results)
@@ -49,16 +54,8 @@ def compliance(context: AssetExecutionContext) -> MaterializeResult:
     })
 
 
-@asset(
-    key=["governance", "mesh_health"],
-    deps=PRODUCTS,
-    group_name="governance",
-    owners=["team:governance-council"],
-    kinds={"python"},
-    automation_condition=AutomationCondition.eager(),
-    description="The mesh's health by domain: cross-domain dependency ratio (target < 0.2), "
-    "discoverability, governance and freshness compliance. Also `mesh health`.",
-)
+@_mesh_wide("mesh_health", "The mesh's health by domain: cross-domain dependency ratio (target < 0.2), "
+            "discoverability, governance and freshness compliance. Also `mesh health`.")
 def mesh_health(context: AssetExecutionContext) -> MaterializeResult:
     rows = scorecard(CONTRACTS, context.instance)
     table = "\n".join(

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 
 from dagster import DagsterInstance
 
+from mesh_platform.catalog.entries import published_freshness
 from mesh_platform.contracts.lifecycle import lifecycle
 from mesh_platform.contracts.model import Contract
 from mesh_platform.governance.compliance import product_compliance
-from mesh_platform.storage.layout import product_key
 
 CDR_TARGET = 0.2
 DISCOVERABILITY_WEIGHTS = {"schema_docs": 0.4, "quality_rules": 0.3, "lineage": 0.3}
@@ -54,11 +54,6 @@ def discoverability(contract: Contract) -> float:
     return sum(DISCOVERABILITY_WEIGHTS[k] * v for k, v in parts.items())
 
 
-def _fresh(contract: Contract, instance: DagsterInstance, now: float) -> bool:
-    latest = instance.fetch_materializations(product_key(contract.domain, contract.asset_name), limit=1).records
-    return bool(latest) and (now - latest[0].timestamp) / 3600 <= contract.sla.freshness_hours
-
-
 def mesh_health(contracts: dict[str, Contract], instance: DagsterInstance, now: float | None = None) -> list[DomainHealth]:
     """One row per domain, over its products that are still built (retired majors left out)."""
     now = now or time.time()
@@ -77,6 +72,6 @@ def mesh_health(contracts: dict[str, Contract], instance: DagsterInstance, now: 
             cross_domain_dependency_ratio=share([any(d.domain != domain for d in c.dependencies) for c in own]),
             discoverability=share([discoverability(c) for c in own]),
             governance_compliance=share([passing[c.key] for c in own]),
-            freshness_compliance=share([_fresh(c, instance, now) for c in own]),
+            freshness_compliance=share([published_freshness(c, instance, now)[0] == "fresh" for c in own]),
         ))
     return rows

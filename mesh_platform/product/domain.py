@@ -17,7 +17,7 @@ from dagster import (
 
 from mesh_platform import settings
 from mesh_platform.contracts import Contract, ContractError, load_domain_contracts
-from mesh_platform.contracts.lifecycle import deprecation_notice, lineup_problems, today
+from mesh_platform.contracts.lifecycle import deprecation_notice, today
 from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
@@ -86,16 +86,13 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     domain_dir = Path(domain_dir)
     domain = domain_dir.name
     policies = domain_policies(domain_dir)
-    blocking = critical(lint_domain(domain_dir, policies))  # governance as code: no product breaks a policy
+    # Governance as code: no product breaks a policy, and the majors of a product fit together (VERSION-002).
+    blocking = critical(lint_domain(domain_dir, policies))
     if blocking:
         raise ContractError("\n".join(v.line() for v in blocking))
-    loaded = load_domain_contracts(domain_dir)
-    if not loaded:
+    contracts = {c.key: c for c in load_domain_contracts(domain_dir)}
+    if not contracts:
         raise ContractError(f"{domain_dir / 'contracts'}: no contracts found (expected <product>.yaml files)")
-    problems = lineup_problems(loaded, str(domain_dir / "contracts"))
-    if problems:
-        raise ContractError("\n".join(problems))
-    contracts = {c.key: c for c in loaded}
     on = today()
     retired = [retired_spec(c) for c in contracts.values() if c.retired(on)]
     own_bronze = bronze_tables(domain)

@@ -32,7 +32,7 @@ from mesh_platform.checks.names import SCHEMA_CHECK
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle, today
 from mesh_platform.contracts.model import Contract
-from mesh_platform.contracts.revisions import contract_metadata, published_contract
+from mesh_platform.contracts.revisions import PublishedTable, contract_metadata, published_table
 from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.governance.versioning import version_violations
@@ -124,10 +124,10 @@ def _deprecated_dependencies(contract: Contract, upstreams: Mapping[str, Contrac
     notices = {}
     for dep in contract.dependencies:
         upstream = upstreams[dep.product]
-        notice = deprecation_notice(upstream)
-        if notice and lifecycle(upstream) == "retired":
+        state, notice = lifecycle(upstream), deprecation_notice(upstream)
+        if state == "retired":
             raise Failure(f"{contract.key} not built: {notice}")
-        if notice:
+        if state == "deprecated":
             context.log.warning(f"{contract.key} consumes a deprecated version: {notice}")
             notices[dep.product] = notice
     return notices
@@ -154,14 +154,12 @@ def _read_dependencies(
     return chosen, frames
 
 
-def _published_version_violations(contract: Contract, lake_root: Path) -> list:
+def _published_version_violations(contract: Contract, published: PublishedTable | None) -> list:
     """VERSION-001 against the contract the table's current version was published under."""
-    published = published_contract(lake_root, contract)
     if published is None:
         return []
-    version, previous = published
     where = f"{contract.domain}/contracts/{contract.file_name}"
-    return version_violations(previous, contract, where, f"published Delta v{version}")
+    return version_violations(published.contract, contract, where, f"published Delta v{published.version}")
 
 
 def product_asset(
@@ -207,8 +205,8 @@ def product_asset(
         if contract.retired(today()):  # a location loaded before the sunset, run after it
             raise Failure(f"{deprecation_notice(contract)}; reload the code location")
         deprecated = _deprecated_dependencies(contract, upstreams, context)
-        session = spark.spark_session
-        read, products = _read_dependencies(contract, upstreams, context, session, Path(mesh.lake_root))
+        session, lake_root = spark.spark_session, Path(mesh.lake_root)
+        read, products = _read_dependencies(contract, upstreams, context, session, lake_root)
         build = BuildContext(
             spark=session,
             as_of=mesh.as_of_date,
@@ -222,15 +220,15 @@ def product_asset(
             built = time.perf_counter()
             probe = PiiProbe.for_frame(df, contract)
             report = evaluate_contract(df, contract, [*probe.metrics(rows), *null_share_metrics(contract, df)])
-            static = static_violations + _published_version_violations(contract, Path(mesh.lake_root))
+            published = published_table(lake_root, contract)  # the version this build would replace
+            static = static_violations + _published_version_violations(contract, published)
             report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static))
             if contract.dependencies:
                 report.outcomes.append(_upstream_outcome(read))
-            lake_root = Path(mesh.lake_root)
             observed = observed_distribution(contract, df, report.metrics, rows)
             distribution, bands = distribution_outcome(observed, context.instance, key)
             contract_drift = report.outcome(SCHEMA_CHECK).metadata
-            report.outcomes += [schema_outcome(df, contract, lake_root, contract_drift), distribution]
+            report.outcomes += [schema_outcome(df, contract, published, contract_drift), distribution]
             checked = time.perf_counter()
             publishes = not report.blocking_failures
             yield from _check_results(report, key, publishes)
