@@ -6,8 +6,11 @@ platform resources (and so the lake root) when they load.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,23 @@ def mesh_published(seeded_lake, instance, spark):
     results = runner.materialize(instance=instance)
     assert all(r.ok for r in results), results
     return {r.product: r for r in results}
+
+
+@pytest.fixture
+def webhook():
+    """A real HTTP endpoint on loopback that keeps every JSON body POSTed to it."""
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/alerts", received
+    server.shutdown()

@@ -4,11 +4,8 @@ HTTP server and the log file once on the breach and once on the recovery."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
 from dagster._core.workspace.load_target import ModuleTarget
@@ -17,25 +14,6 @@ from dagster._daemon.freshness import FreshnessDaemon
 from mesh_platform.mesh import all_contracts
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
 from mesh_platform.runner import materialize_domain
-
-
-@pytest.fixture
-def webhook():
-    received: list[dict] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/alerts", received
-    server.shutdown()
 
 
 def test_a_breach_and_its_recovery_are_each_announced_once(seeded_lake, spark, tmp_path, monkeypatch, webhook):

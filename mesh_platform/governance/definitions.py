@@ -16,6 +16,7 @@ from dagster import (
 
 from mesh_platform.governance.compliance import product_compliance, shares_by_domain
 from mesh_platform.mesh import all_contracts
+from mesh_platform.monitoring.cost import WINDOW_DAYS, mesh_cost
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
 from mesh_platform.monitoring.health import mesh_health as scorecard
 from mesh_platform.storage.layout import product_key
@@ -70,11 +71,27 @@ def mesh_health(context: AssetExecutionContext) -> MaterializeResult:
         "| domain | products | CDR | discoverability | governance | freshness |\n|---|---|---|---|---|---|\n" + table)})
 
 
+@_mesh_wide("cost", f"Compute (Spark CPU and wall seconds, bytes read and written) of the last {WINDOW_DAYS} "
+            "days' publishes and storage held now, by product and domain. Also `mesh cost`.")
+def cost(context: AssetExecutionContext) -> MaterializeResult:
+    products, domains = mesh_cost(CONTRACTS, context.instance)
+    table = "\n".join(
+        f"| {p.product} | {p.cost.publishes} | {p.cost.cpu_seconds:.1f} | {p.cost.wall_seconds:.1f} "
+        f"| {p.cost.bytes_read / 2**20:.1f} | {p.cost.bytes_written / 2**20:.1f} | {p.cost.storage_bytes / 2**20:.1f} |"
+        for p in products
+    )
+    metadata = {f"{domain}/{name}": getattr(total, name) for domain, total in domains.items()
+                for name in ("cpu_seconds", "wall_seconds", "bytes_read", "bytes_written", "storage_bytes")}
+    return MaterializeResult(metadata={**metadata, "by_product": MetadataValue.md(
+        "| product | publishes | CPU s | wall s | read MiB | written MiB | storage MiB |\n|---|---|---|---|---|---|---|\n"
+        + table)})
+
+
 defs = Definitions(
-    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health],
+    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost],
     sensors=[AutomationConditionSensorDefinition(
-        "governance_propagation", target=AssetSelection.assets(compliance, mesh_health),
+        "governance_propagation", target=AssetSelection.assets(compliance, mesh_health, cost),
         default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
-        description="Recomputes compliance and the health scorecard whenever a product publishes.",
+        description="Recomputes compliance, the health scorecard and cost whenever a product publishes.",
     ), freshness_alert_sensor(CONTRACTS)],
 )

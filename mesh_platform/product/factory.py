@@ -36,13 +36,16 @@ from mesh_platform.contracts.revisions import PublishedTable, contract_metadata,
 from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.governance.versioning import version_violations
+from mesh_platform.monitoring.observe import BuildObservation, dataset
+from mesh_platform.monitoring.openlineage import BuildRun, Dataset
 from mesh_platform.mesh import DOMAINS_DIR
 from mesh_platform.product.build import BuildContext, Transform
 from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.run import ProductRun
 from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, io_schema, product_key
+from mesh_platform.storage.delta import current_version
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, bronze_path, io_schema, product_key, product_path
 
 
 def _source_input(table: str) -> str:
@@ -154,6 +157,21 @@ def _read_dependencies(
     return chosen, frames
 
 
+def _input_datasets(contract: Contract, upstreams: Mapping[str, Contract], lake_root: Path, inputs: dict,
+                    read: list[UpstreamVersion], products: dict[str, DataFrame]) -> list[Dataset]:
+    """What the build reads, at the Delta versions it reads, for its OpenLineage START."""
+    bronze = [
+        dataset(path := bronze_path(lake_root, contract.domain, t), current_version(path), inputs[_source_input(t)])
+        for t in contract.sources
+    ]
+    consumed = [
+        dataset(product_path(lake_root, upstreams[s.product].domain, upstreams[s.product].asset_name), s.version,
+                products[s.product])
+        for s in read
+    ]
+    return bronze + consumed
+
+
 def _published_version_violations(contract: Contract, published: PublishedTable | None) -> list:
     """VERSION-001 against the contract the table's current version was published under."""
     if published is None:
@@ -206,7 +224,16 @@ def product_asset(
             raise Failure(f"{deprecation_notice(contract)}; reload the code location")
         deprecated = _deprecated_dependencies(contract, upstreams, context)
         session, lake_root = spark.spark_session, Path(mesh.lake_root)
+        observation = BuildObservation(BuildRun(".".join(key.path), context.run_id, context.job_name), session)
+        try:
+            yield from _checked_build(context, mesh, lake_root, session, observation, inputs, deprecated)
+        except Exception as exc:  # a refusal or a crash; a failed commit is reported by the IO manager
+            observation.failed(str(exc))
+            raise
+
+    def _checked_build(context, mesh, lake_root, session, observation, inputs, deprecated):
         read, products = _read_dependencies(contract, upstreams, context, session, lake_root)
+        observation.started(_input_datasets(contract, upstreams, lake_root, inputs, read, products))
         build = BuildContext(
             spark=session,
             as_of=mesh.as_of_date,
@@ -218,6 +245,7 @@ def product_asset(
         try:
             rows = df.count()  # computes and caches the build, so that checks read memory and are timed apart
             built = time.perf_counter()
+            observation.phase("checks")
             probe = PiiProbe.for_frame(df, contract)
             report = evaluate_contract(df, contract, [*probe.metrics(rows), *null_share_metrics(contract, df)])
             published = published_table(lake_root, contract)  # the version this build would replace
@@ -247,6 +275,7 @@ def product_asset(
                 metadata["source_versions"] = MetadataValue.json(versions)
             if deprecated:
                 metadata["deprecated_sources"] = MetadataValue.json(deprecated)
+            observation.phase("publish")
             yield Output(df, metadata=metadata)
         finally:
             df.unpersist()

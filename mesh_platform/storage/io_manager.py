@@ -21,6 +21,7 @@ from mesh_platform import settings
 from mesh_platform.access.policy import AccessDenied
 from mesh_platform.access.reader import audit_read, open_product
 from mesh_platform.mesh import domain_contracts
+from mesh_platform.monitoring.observe import dataset, open_observation
 from mesh_platform.spark import SparkResource
 from mesh_platform.storage.delta import read_delta, write_delta
 
@@ -66,7 +67,15 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
             "dagster.asset_key": context.asset_key.to_user_string(),
             **{str(k): str(v) for k, v in (definition_metadata.get("commit_metadata") or {}).items()},
         }
-        commit = write_delta(obj, connection.table_uri, commit_metadata)
+        observation = open_observation(context.run_id, ".".join(context.asset_key.path))
+        try:
+            commit = write_delta(obj, connection.table_uri, commit_metadata)
+        except Exception as exc:  # nothing committed: the previous version stays current
+            if observation:
+                observation.failed(f"Delta commit failed: {exc}")
+            raise
+        observed = observation.completed(dataset(commit.uri, commit.version, obj), commit.row_count,
+                                         commit.size_bytes) if observation else {}
         return {
             "dagster/row_count": MetadataValue.int(commit.row_count),
             COLUMN_SCHEMA: MetadataValue.table_schema(_described_schema(obj, definition_metadata)),
@@ -74,6 +83,7 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
             "dagster/uri": MetadataValue.path(commit.uri),
             "delta_version": MetadataValue.int(commit.version),
             "size_bytes": MetadataValue.int(commit.size_bytes),
+            **observed,  # OpenLineage COMPLETE sent; the build's compute and storage cost
         }
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection: TableConnection) -> DataFrame:

@@ -1,0 +1,80 @@
+"""Cost per product and per domain, summed from the `cost/*` metadata each publish records.
+
+Compute adds up over the publishes of a window (default: the last 30 days); storage is what each
+product's table holds on disk now (all versions kept, and the log), from its latest publish.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+
+from dagster import AssetRecordsFilter, DagsterInstance
+
+from mesh_platform.contracts.model import Contract
+from mesh_platform.storage.layout import product_key
+
+WINDOW_DAYS = 30
+MAX_PUBLISHES = 10_000
+
+
+@dataclass(frozen=True)
+class Cost:
+    publishes: int = 0
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    storage_bytes: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Cost)})
+
+
+@dataclass(frozen=True)
+class ProductCost:
+    product: str
+    domain: str
+    cost: Cost
+
+    def as_dict(self) -> dict:
+        return {"product": self.product, "domain": self.domain, **asdict(self.cost)}
+
+
+def _metadata_number(metadata: Mapping, name: str) -> float:
+    entry = metadata.get(f"cost/{name}")
+    return float(getattr(entry, "value", entry) or 0)
+
+
+def product_cost(contract: Contract, instance: DagsterInstance, since: float) -> Cost:
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=product_key(contract.domain, contract.asset_name), after_timestamp=since),
+        limit=MAX_PUBLISHES,
+    ).records  # newest first
+    metered = [r.asset_materialization.metadata for r in records if "cost/wall_seconds" in r.asset_materialization.metadata]
+    if not metered:
+        return Cost()
+    total = {name: sum(_metadata_number(m, name) for m in metered)
+             for name in ("cpu_seconds", "wall_seconds", "bytes_read", "bytes_written")}
+    return Cost(
+        publishes=len(metered),
+        cpu_seconds=round(total["cpu_seconds"], 3),
+        wall_seconds=round(total["wall_seconds"], 3),
+        bytes_read=int(total["bytes_read"]),
+        bytes_written=int(total["bytes_written"]),
+        storage_bytes=int(_metadata_number(metered[0], "storage_bytes")),
+    )
+
+
+def mesh_cost(
+    contracts: Mapping[str, Contract], instance: DagsterInstance, days: float = WINDOW_DAYS
+) -> tuple[list[ProductCost], dict[str, Cost]]:
+    """Each product's cost over the last `days`, and each domain's total."""
+    since = time.time() - days * 86400
+    products = [ProductCost(f"{c.domain}.{c.asset_name}", c.domain, product_cost(c, instance, since))
+                for c in sorted(contracts.values(), key=lambda c: (c.domain, c.asset_name))]
+    domains: dict[str, Cost] = {}
+    for p in products:
+        domains[p.domain] = domains.get(p.domain, Cost()) + p.cost
+    return products, domains

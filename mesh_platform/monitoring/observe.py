@@ -1,0 +1,79 @@
+"""Watching one product build from its first Spark job to its Delta commit.
+
+The asset function begins the observation (compute meter on, OpenLineage START once its inputs are
+known) and the IO manager ends it after the commit (COMPLETE with the new version, cost metadata), or
+either ends it with FAIL. Both run in the same step process, so the open observation is handed over
+through a registry keyed by (Dagster run, asset key).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from openlineage.client.event_v2 import RunState
+from pyspark.sql import DataFrame, SparkSession
+
+from mesh_platform.monitoring.compute import ComputeCost, ComputeMeter
+from mesh_platform.monitoring.openlineage import BuildRun, Dataset, emit
+
+log = logging.getLogger(__name__)
+_OPEN: dict[tuple[str, str], BuildObservation] = {}
+
+
+def dataset(path: str | Path, version: int | None, df: DataFrame | None = None) -> Dataset:
+    columns = {f.name: f.dataType.simpleString() for f in df.schema.fields} if df is not None else {}
+    return Dataset(str(path), version, columns)
+
+
+def storage_bytes(table_path: str | Path) -> int:
+    """Everything the table keeps on disk: current and older versions' files and its log."""
+    return sum(f.stat().st_size for f in Path(table_path).rglob("*") if f.is_file()) if os.path.isdir(table_path) else 0
+
+
+class BuildObservation:
+    def __init__(self, build: BuildRun, spark: SparkSession):
+        self.build = build
+        self._meter = ComputeMeter(spark, build.product).start()
+        self._inputs: list[Dataset] = []
+        self._started = self._ended = False
+        _OPEN[(build.dagster_run_id, build.product)] = self
+
+    def started(self, inputs: list[Dataset]) -> None:
+        self._inputs = inputs
+        self._send(RunState.START)
+        self._started = True
+
+    def phase(self, name: str) -> None:
+        """Spark jobs from now on count towards `name` (build, checks, publish)."""
+        self._meter.phase(name)
+
+    def failed(self, error: str) -> None:
+        if self._ended:
+            return
+        if not self._started:
+            self._send(RunState.START)
+        self._end()
+        self._send(RunState.FAIL, error=error)
+
+    def completed(self, output: Dataset, rows: int, size_bytes: int) -> dict[str, float | int]:
+        """Sends COMPLETE; returns the build's cost as materialization metadata."""
+        cost = self._end()
+        self._send(RunState.COMPLETE, output=output, rows=rows, size_bytes=size_bytes)
+        return {**cost.as_metadata(), "cost/bytes_written": size_bytes, "cost/storage_bytes": storage_bytes(output.path)}
+
+    def _end(self) -> ComputeCost:
+        self._ended = True
+        _OPEN.pop((self.build.dagster_run_id, self.build.product), None)
+        return self._meter.stop()
+
+    def _send(self, state: RunState, **details) -> None:
+        try:
+            emit(state, self.build, self._inputs, **details)
+        except Exception as exc:  # lineage is an observer: a broken transport must not fail a publish
+            log.warning("OpenLineage %s event for %s not sent: %s", state.value, self.build.product, exc)
+
+
+def open_observation(dagster_run_id: str, product: str) -> BuildObservation | None:
+    return _OPEN.get((dagster_run_id, product))

@@ -1,0 +1,133 @@
+"""OpenLineage run events of real builds, validated against the OpenLineage JSON schemas (tests/data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+from deltalake import DeltaTable
+from jsonschema import Draft202012Validator, ValidationError
+from referencing import Registry, Resource
+
+from mesh_platform.contracts.loader import parse_contract
+from mesh_platform.mesh import all_contracts
+from mesh_platform.monitoring.openlineage import events_file
+from mesh_platform.product.factory import bronze_spec, product_asset
+from mesh_platform.resources import platform_resources
+from mesh_platform.storage import bronze_path, product_path, write_arrow
+
+SPEC = Path(__file__).parent / "data" / "openlineage"
+FACET_SCHEMAS = {  # facet name -> its schema file (each also checks the base facet fields)
+    "schema": "SchemaDatasetFacet", "version": "DatasetVersionDatasetFacet",
+    "outputStatistics": "OutputStatisticsOutputDatasetFacet", "errorMessage": "ErrorMessageRunFacet",
+    "parent": "ParentRunFacet", "tags": "TagsRunFacet",
+}
+
+
+@pytest.fixture(scope="module")
+def validate():
+    core = json.loads((SPEC / "OpenLineage.json").read_text())
+    core_resource = Resource.from_contents({**core, "$defs": core["definitions"]})  # see tests/data/openlineage/SOURCE.md
+    registry = Registry().with_resources(
+        [(f"https://openlineage.io/spec/{v}/OpenLineage.json", core_resource) for v in ("1-0-1", "1-0-2", "2-0-2")]
+    )
+    checker = Draft202012Validator.FORMAT_CHECKER
+    event_validator = Draft202012Validator(core, registry=registry, format_checker=checker)
+    facet_validators = {
+        name: Draft202012Validator(json.loads((SPEC / f"{file}.json").read_text()), registry=registry, format_checker=checker)
+        for name, file in FACET_SCHEMAS.items()
+    }
+
+    def check(event: dict) -> None:
+        event_validator.validate(event)
+        facets = [*event["run"].get("facets", {}).items()]
+        for d in event.get("inputs", []) + event.get("outputs", []):
+            facets += [*d.get("facets", {}).items(), *d.get("outputFacets", {}).items()]
+        for name, facet in facets:
+            facet_validators[name].validate({name: facet})
+        assert {name for name, _ in facets} <= set(FACET_SCHEMAS)  # every facet emitted is checked
+
+    return check
+
+
+def _events_of(dagster_run_id: str, path: Path) -> list[dict]:
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    return [e for e in events if e["run"]["facets"]["parent"]["run"]["runId"] == dagster_run_id]
+
+
+def test_every_build_of_the_mesh_sends_start_then_complete_with_versions_and_schemas(
+    mesh_published, instance, lake_root, validate
+):
+    contracts = all_contracts()
+    for product, result in mesh_published.items():
+        contract = contracts[product]
+        key = AssetKey([contract.domain, contract.asset_name])
+        events = [e for e in _events_of(result.run_id, events_file()) if e["job"]["name"] == ".".join(key.path)]
+        for event in events:
+            validate(event)
+        assert [e["eventType"] for e in events] == ["START", "COMPLETE"], product
+        start, complete = events
+        assert start["run"]["runId"] == complete["run"]["runId"]
+        assert complete["run"]["facets"]["parent"]["run"]["runId"] == result.run_id
+
+        materialization = next(r for r in instance.fetch_materializations(key, limit=50).records
+                               if r.run_id == result.run_id).asset_materialization.metadata
+        (output,) = complete["outputs"]
+        table_path = product_path(lake_root, contract.domain, contract.asset_name)
+        assert (output["namespace"], output["name"]) == ("file", str(table_path))
+        assert output["facets"]["version"]["datasetVersion"] == str(materialization["delta_version"].value)
+        assert output["outputFacets"]["outputStatistics"]["rowCount"] == materialization["dagster/row_count"].value
+        table = DeltaTable(str(table_path), version=materialization["delta_version"].value)
+        assert [f["name"] for f in output["facets"]["schema"]["fields"]] == [f.name for f in table.schema().fields]
+
+        inputs = {d["name"]: d["facets"]["version"]["datasetVersion"] for d in start["inputs"]}
+        for source in contract.sources:
+            assert str(bronze_path(lake_root, contract.domain, source)) in inputs
+        pinned = materialization["source_versions"].value if contract.dependencies else {}
+        for upstream, read in pinned.items():  # consumed products, at the version the build pinned
+            up = contracts[upstream]
+            assert inputs[str(product_path(lake_root, up.domain, up.asset_name))] == str(read["version"])
+    consumers = [p for p in mesh_published if contracts[p].dependencies]
+    assert consumers, "the shipped mesh has cross-product lineage to check"
+
+
+PARCELS = {
+    "name": "parcels", "domain": "depot", "version": "1.0.0", "owner": "team:depot",
+    "description": "Parcels in the depot", "primary_key": ["parcel_id"], "sources": ["parcels"],
+    "sla": {"freshness_hours": 1},
+    "schema": [{"name": "parcel_id", "type": "string", "nullable": False, "description": "Parcel"}],
+}
+
+
+def test_a_refused_build_sends_fail_and_events_also_go_to_an_http_endpoint(tmp_path, monkeypatch, webhook, validate):
+    url, received = webhook
+    monkeypatch.setenv("MESH_LAKE_ROOT", str(tmp_path / "lake"))
+    monkeypatch.setenv("MESH_OPENLINEAGE_FILE", str(tmp_path / "events.jsonl"))
+    monkeypatch.setenv("MESH_OPENLINEAGE_URL", url)
+    contract = parse_contract(PARCELS, "parcels.yaml")
+    assets = [bronze_spec("depot", "parcels", "team:depot"), product_asset(contract, lambda ctx: ctx.source("parcels"))]
+    instance = DagsterInstance.ephemeral()
+
+    def publish(ids: list[str | None]):
+        write_arrow(pa.table({"parcel_id": pa.array(ids, pa.string())}), bronze_path(tmp_path / "lake", "depot", "parcels"))
+        return materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False)
+
+    good, bad = publish(["p1", "p2"]), publish(["p1", None])  # a null key breaks the contract
+    assert good.success and not bad.success
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    for event in events:
+        validate(event)
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE", "START", "FAIL"]
+    fail = events[3]
+    assert fail["run"]["runId"] == events[2]["run"]["runId"] != events[0]["run"]["runId"]
+    assert fail["outputs"] == []
+    assert "breaks its contract" in fail["run"]["facets"]["errorMessage"]["message"]
+    assert fail["run"]["facets"]["errorMessage"]["programmingLanguage"] == "python"
+    (source,) = events[2]["inputs"]
+    assert source["facets"]["version"]["datasetVersion"] == "1"  # the second write of the bronze table
+    assert received == events  # the same events, POSTed to the endpoint
+    with pytest.raises(ValidationError):  # the schemas do check: a run id must be a UUID
+        validate({**fail, "run": {**fail["run"], "runId": "depot.parcels-1"}})
