@@ -8,6 +8,7 @@
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
 | MESH_MASKING_SALT    | (generated)   | salt of `hash` masking; default: a random one kept in the lake |
+| MESH_MONITORING      | on            | off: no OpenLineage events or cost metadata (e.g. to measure them) |
 | DAGSTER_HOME         | ./.dagster    | Dagster instance folder (run history, event log)          |
 """
 
@@ -47,3 +48,10 @@ def executor_name() -> str:
 
 def masking_salt() -> str | None:
     return os.environ.get("MESH_MASKING_SALT") or None
+
+
+def monitoring_enabled() -> bool:
+    value = os.environ.get("MESH_MONITORING", "on")
+    if value not in {"on", "off"}:
+        raise ValueError(f"MESH_MONITORING={value!r}: expected on or off")
+    return value == "on"

@@ -102,20 +102,20 @@ PARCELS = {
 }
 
 
+def _publish(tmp_path, ids: list[str | None], instance):
+    contract = parse_contract(PARCELS, "parcels.yaml")
+    assets = [bronze_spec("depot", "parcels", "team:depot"), product_asset(contract, lambda ctx: ctx.source("parcels"))]
+    write_arrow(pa.table({"parcel_id": pa.array(ids, pa.string())}), bronze_path(tmp_path / "lake", "depot", "parcels"))
+    return materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False)
+
+
 def test_a_refused_build_sends_fail_and_events_also_go_to_an_http_endpoint(tmp_path, monkeypatch, webhook, validate):
     url, received = webhook
     monkeypatch.setenv("MESH_LAKE_ROOT", str(tmp_path / "lake"))
     monkeypatch.setenv("MESH_OPENLINEAGE_FILE", str(tmp_path / "events.jsonl"))
     monkeypatch.setenv("MESH_OPENLINEAGE_URL", url)
-    contract = parse_contract(PARCELS, "parcels.yaml")
-    assets = [bronze_spec("depot", "parcels", "team:depot"), product_asset(contract, lambda ctx: ctx.source("parcels"))]
     instance = DagsterInstance.ephemeral()
-
-    def publish(ids: list[str | None]):
-        write_arrow(pa.table({"parcel_id": pa.array(ids, pa.string())}), bronze_path(tmp_path / "lake", "depot", "parcels"))
-        return materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False)
-
-    good, bad = publish(["p1", "p2"]), publish(["p1", None])  # a null key breaks the contract
+    good, bad = _publish(tmp_path, ["p1", "p2"], instance), _publish(tmp_path, ["p1", None], instance)  # a null key
     assert good.success and not bad.success
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     for event in events:
@@ -131,3 +131,14 @@ def test_a_refused_build_sends_fail_and_events_also_go_to_an_http_endpoint(tmp_p
     assert received == events  # the same events, POSTed to the endpoint
     with pytest.raises(ValidationError):  # the schemas do check: a run id must be a UUID
         validate({**fail, "run": {**fail["run"], "runId": "depot.parcels-1"}})
+
+
+def test_monitoring_off_sends_no_events_and_records_no_cost(tmp_path, monkeypatch):
+    monkeypatch.setenv("MESH_LAKE_ROOT", str(tmp_path / "lake"))
+    monkeypatch.setenv("MESH_OPENLINEAGE_FILE", str(tmp_path / "events.jsonl"))
+    monkeypatch.setenv("MESH_MONITORING", "off")
+    result = _publish(tmp_path, ["p1"], DagsterInstance.ephemeral())
+    assert result.success
+    metadata = result.asset_materializations_for_node("depot__parcels")[0].metadata
+    assert metadata["dagster/row_count"].value == 1 and not [k for k in metadata if k.startswith("cost/")]
+    assert not (tmp_path / "events.jsonl").exists()

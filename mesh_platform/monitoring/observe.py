@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 from openlineage.client.event_v2 import RunState
 from pyspark.sql import DataFrame, SparkSession
 
+from mesh_platform import settings
 from mesh_platform.monitoring.compute import ComputeCost, ComputeMeter
 from mesh_platform.monitoring.openlineage import BuildRun, Dataset, emit
 
@@ -33,12 +35,17 @@ def storage_bytes(table_path: str | Path) -> int:
 
 
 class BuildObservation:
+    """Inert when MESH_MONITORING=off. Keeps the time it spends itself (`cost/monitoring_seconds`)."""
+
     def __init__(self, build: BuildRun, spark: SparkSession):
         self.build = build
-        self._meter = ComputeMeter(spark, build.product).start()
+        self.enabled = settings.monitoring_enabled()
         self._inputs: list[Dataset] = []
         self._started = self._ended = False
-        _OPEN[(build.dagster_run_id, build.product)] = self
+        self._own_seconds = 0.0
+        if self.enabled:
+            self._meter = self._timed(ComputeMeter(spark, build.product).start)
+            _OPEN[(build.dagster_run_id, build.product)] = self
 
     def started(self, inputs: list[Dataset]) -> None:
         self._inputs = inputs
@@ -47,10 +54,11 @@ class BuildObservation:
 
     def phase(self, name: str) -> None:
         """Spark jobs from now on count towards `name` (build, checks, publish)."""
-        self._meter.phase(name)
+        if self.enabled:
+            self._timed(self._meter.phase, name)
 
     def failed(self, error: str) -> None:
-        if self._ended:
+        if self._ended or not self.enabled:
             return
         if not self._started:
             self._send(RunState.START)
@@ -61,18 +69,29 @@ class BuildObservation:
         """Sends COMPLETE; returns the build's cost as materialization metadata."""
         cost = self._end()
         self._send(RunState.COMPLETE, output=output, rows=rows, size_bytes=size_bytes)
-        return {**cost.as_metadata(), "cost/bytes_written": size_bytes, "cost/storage_bytes": storage_bytes(output.path)}
+        storage = self._timed(storage_bytes, output.path)
+        return {**cost.as_metadata(), "cost/bytes_written": size_bytes, "cost/storage_bytes": storage,
+                "cost/monitoring_seconds": round(self._own_seconds, 3)}
 
     def _end(self) -> ComputeCost:
         self._ended = True
         _OPEN.pop((self.build.dagster_run_id, self.build.product), None)
-        return self._meter.stop()
+        return self._timed(self._meter.stop)
 
     def _send(self, state: RunState, **details) -> None:
+        if not self.enabled:
+            return
         try:
-            emit(state, self.build, self._inputs, **details)
+            self._timed(emit, state, self.build, self._inputs, **details)
         except Exception as exc:  # lineage is an observer: a broken transport must not fail a publish
             log.warning("OpenLineage %s event for %s not sent: %s", state.value, self.build.product, exc)
+
+    def _timed(self, function, *args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self._own_seconds += time.perf_counter() - began
 
 
 def open_observation(dagster_run_id: str, product: str) -> BuildObservation | None:
