@@ -56,6 +56,18 @@ class DagsterDev:
             time.sleep(2)
         raise TimeoutError(f"run {run_id} did not finish; see {self.log}")
 
+    def wait_for_freshness(self, key: str, status: str, timeout: float = 120) -> None:
+        """Until the freshness daemon has judged asset `key` (e.g. "sales/orders") as `status` (e.g. DEGRADED)."""
+        query = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+            ... on AssetNode { freshnessStatusInfo { freshnessStatus } } } }"""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            node = self.graphql(query, {"key": {"path": key.split("/")}})["assetNodeOrError"]
+            if (node.get("freshnessStatusInfo") or {}).get("freshnessStatus") == status:
+                return
+            time.sleep(2)
+        raise TimeoutError(f"{key} did not become {status} within {timeout:.0f} s; see {self.log}")
+
 
 @contextmanager
 def dagster_dev(home: Path, lake_root: Path, extra_env: dict | None = None):
