@@ -8,6 +8,8 @@
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
 | MESH_MASKING_SALT    | (generated)   | salt of `hash` masking; default: a random one kept in the lake |
+| MESH_WRITE_PATH      | auto          | arrow, spark (executors write Parquet) or auto: by size |
+| MESH_ARROW_WRITE_MAX_MB | 64         | auto: largest DataFrame (plan size) published through Arrow |
 | MESH_MONITORING      | on            | off: no OpenLineage events or cost metadata (e.g. to measure them) |
 | DAGSTER_HOME         | ./.dagster    | Dagster instance folder (run history, event log)          |
 """
@@ -55,3 +57,17 @@ def monitoring_enabled() -> bool:
     if value not in {"on", "off"}:
         raise ValueError(f"MESH_MONITORING={value!r}: expected on or off")
     return value == "on"
+
+
+ARROW_WRITE_MAX_ROWS = 200_000  # Spark Connect, where the plan's size is not known without a job
+
+
+def write_path() -> str:
+    value = os.environ.get("MESH_WRITE_PATH", "auto")
+    if value not in {"auto", "arrow", "spark"}:
+        raise ValueError(f"MESH_WRITE_PATH={value!r}: expected auto, arrow or spark")
+    return value
+
+
+def arrow_write_max_bytes() -> int:
+    return int(float(os.environ.get("MESH_ARROW_WRITE_MAX_MB", "64")) * 2**20)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,6 +34,8 @@ LOCAL_DEFAULTS: dict[str, str] = {
     # Spark's input metrics miss Parquet's vectored reads (bytes read come out ~100x low); cost
     # attribution needs them right, and at local scale the classic read path is as fast.
     "spark.hadoop.parquet.hadoop.vectored.io.enabled": "false",
+    # Executors write products' Parquet files for Delta, whose timestamps are microseconds (not INT96).
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 # Settings that also hold for a remote session (the rest belong to the server).
 SESSION_DEFAULTS = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "false"}
@@ -65,6 +68,8 @@ def _check_java() -> None:
 
 def create_session(remote: str | None, master: str, conf: dict[str, Any]) -> SparkSession:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python UDFs run in worker processes: the platform's interpreter (with pyarrow), not the PATH's python3.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("mesh-platform")
     if remote:
         _check_remote_reachable(remote)

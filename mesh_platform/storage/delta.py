@@ -1,8 +1,9 @@
 """Spark DataFrames in and out of Delta tables through delta-rs (no Spark Delta jars).
 
-Writes cross into Delta through Arrow and land as one atomic commit, so readers see the previous
-version or the new one, never a mix. Reads hand Spark the Parquet files of one table version, so they
-stay lazy and distributed.
+Every write lands as one atomic commit, so readers see the previous version or the new one, never a
+mix. Large DataFrames are written by Spark's executors and committed by delta-rs (spark_write.py), so
+a product never has to fit in the driver; small ones cross through Arrow, which is faster for them.
+Reads hand Spark the Parquet files of one table version, so they stay lazy and distributed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
+
+from mesh_platform import settings
+from mesh_platform.storage.spark_write import commit_spark_files
 
 
 class TableMissing(FileNotFoundError):
@@ -60,18 +64,32 @@ def write_arrow(
         schema_mode="overwrite",
         commit_properties=CommitProperties(custom_metadata=commit_metadata or {}),
     )
+    return _committed(uri)
+
+
+def _committed(uri: str | Path) -> Commit:
     table = DeltaTable(str(uri))
-    metrics = table.history(1)[0].get("operationMetrics", {})
     actions = pa.table(table.get_add_actions(flatten=True))
-    return Commit(
-        uri=str(uri),
-        version=table.version(),
-        row_count=int(metrics.get("num_added_rows", data.num_rows)),
-        size_bytes=int(pa.compute.sum(actions["size_bytes"]).as_py() or 0),
-    )
+    total = (lambda column: int(pa.compute.sum(actions[column]).as_py() or 0)) if actions.num_rows else (lambda _: 0)
+    return Commit(uri=str(uri), version=table.version(), row_count=total("num_records"), size_bytes=total("size_bytes"))
+
+
+def write_path(df: DataFrame) -> str:
+    """`arrow` for a DataFrame small enough to cross the driver faster than Spark writes it, else `spark`."""
+    choice = settings.write_path()
+    if choice != "auto":
+        return choice
+    jdf = getattr(df, "_jdf", None)  # a classic session knows the (cached) plan's size without a job
+    if jdf is None:  # Spark Connect: the rows would cross the network to reach Arrow; count first
+        return "arrow" if df.count() <= settings.ARROW_WRITE_MAX_ROWS else "spark"
+    size = int(str(jdf.queryExecution().optimizedPlan().stats().sizeInBytes()))  # a Scala BigInt
+    return "arrow" if size <= settings.arrow_write_max_bytes() else "spark"
 
 
 def write_delta(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str] | None = None) -> Commit:
+    """Replace the table's contents with `df` in one commit, through Arrow or Spark's executors."""
+    if write_path(df) == "spark" and commit_spark_files(df, uri, commit_metadata or {}) is not None:
+        return _committed(uri)
     return write_arrow(df.toArrow(), uri, commit_metadata)
 
 

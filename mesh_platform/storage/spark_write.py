@@ -1,0 +1,63 @@
+"""Publishing without a driver bottleneck: Spark's executors write the Parquet files, delta-rs commits them.
+
+The files land in a fresh folder inside the table (`<table>/spark-<uuid>/`) that no Delta version
+references, so readers cannot see them; delta-rs then adds them (and removes the previous version's
+files) in one atomic commit. If the Spark job or the commit fails, the folder is removed and the
+previous version stays current; a process killed midway leaves only unreferenced files, which readers
+never list and `VACUUM` removes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable
+from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
+from pyspark.sql import DataFrame
+
+STAGING_PREFIX = "spark-"
+
+
+def _add_action(table_root: Path, file: Path) -> AddAction:
+    footer = pq.ParquetFile(file).metadata  # the footer only: row counts for the log's stats
+    stat = file.stat()
+    return AddAction(
+        path=str(file.relative_to(table_root)),
+        size=stat.st_size,
+        partition_values={},
+        modification_time=int(stat.st_mtime * 1000),
+        data_change=True,
+        stats=json.dumps({"numRecords": footer.num_rows}),
+    )
+
+
+def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str]) -> list[AddAction] | None:
+    """Writes `df` with Spark and commits it as the table's new version; None if Spark wrote no file."""
+    table_root = Path(uri)
+    staging = table_root / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
+    try:
+        df.write.parquet(str(staging))  # the executors write; the job commit makes the files appear at once
+        files = sorted(staging.glob("*.parquet"))
+        if not files:
+            shutil.rmtree(staging, ignore_errors=True)
+            return None
+        actions = [_add_action(table_root, f) for f in files]
+        schema = DeltaSchema.from_arrow(pq.read_schema(files[0]))
+        properties = CommitProperties(custom_metadata=commit_metadata)
+        try:
+            table = DeltaTable(str(table_root))
+        except TableNotFoundError:
+            create_table_with_add_actions(str(table_root), schema, actions, mode="overwrite",
+                                          commit_properties=properties)
+        else:
+            table.create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
+        return actions
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
