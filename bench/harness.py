@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyspark
@@ -107,3 +108,29 @@ def spark_connect_server(port: int = 15002, timeout: float = 120):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    run_id: str
+    materializations: list  # AssetMaterialization: `.asset_key`, `.metadata`
+    step_seconds: dict[str, float]  # each finished step and how long it took
+
+
+def runs_since(home: Path, since: float) -> list[RecordedRun]:
+    """The Dagster runs recorded in the instance at `home` since `since`."""
+    from datetime import datetime
+
+    from dagster import DagsterEventType, DagsterInstance, RunsFilter
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        found = []
+        for run in instance.get_run_records(RunsFilter(created_after=datetime.fromtimestamp(since))):
+            run_id = run.dagster_run.run_id
+            records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+            steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run_id)
+                     if s.end_time and s.start_time}
+            found.append(RecordedRun(
+                run_id, [r.event_log_entry.dagster_event.event_specific_data.materialization for r in records], steps))
+        return found

@@ -16,32 +16,20 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import BIN, ROOT, PeakMemory, bench_parser, seeded_environment  # noqa: E402
+from harness import BIN, ROOT, PeakMemory, bench_parser, runs_since, seeded_environment  # noqa: E402
 
 MESH = str(BIN / "mesh")
 
 
 def run_stats(home: Path, since: float) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Step durations, and each product's (build, checks + gate) seconds from its materialization."""
-    from datetime import datetime
-
-    from dagster import DagsterEventType, DagsterInstance, RunsFilter
-    from dagster._core.instance.ref import InstanceRef
-
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        steps, phases = {}, {}
-        for run in instance.get_run_records(RunsFilter(created_after=datetime.fromtimestamp(since))):
-            run_id = run.dagster_run.run_id
-            for stat in instance.get_run_step_stats(run_id):
-                if stat.end_time and stat.start_time:
-                    steps[stat.step_key] = stat.end_time - stat.start_time
-            for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records:
-                materialization = record.event_log_entry.dagster_event.event_specific_data.materialization
-                metadata = materialization.metadata
-                if "build_seconds" in metadata:
-                    phases[".".join(materialization.asset_key.path)] = (
-                        metadata["build_seconds"].value, metadata["check_seconds"].value)
-        return steps, phases
+    steps, phases = {}, {}
+    for run in runs_since(home, since):
+        steps |= run.step_seconds
+        for m in run.materializations:
+            if "build_seconds" in m.metadata:
+                phases[".".join(m.asset_key.path)] = (m.metadata["build_seconds"].value, m.metadata["check_seconds"].value)
+    return steps, phases
 
 
 def main() -> None:

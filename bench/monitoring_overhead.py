@@ -17,26 +17,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import BIN, ROOT, PeakMemory, bench_parser, seeded_environment  # noqa: E402
+from harness import BIN, ROOT, PeakMemory, bench_parser, runs_since, seeded_environment  # noqa: E402
 
 
 def own_seconds(home: Path, since: float) -> float:
     """Sum of `cost/monitoring_seconds` over the materializations recorded since `since`."""
-    from datetime import datetime
-
-    from dagster import DagsterEventType, DagsterInstance, RunsFilter
-    from dagster._core.instance.ref import InstanceRef
-
-    total = 0.0
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        for run in instance.get_run_records(RunsFilter(created_after=datetime.fromtimestamp(since))):
-            for record in instance.get_records_for_run(
-                run.dagster_run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
-            ).records:
-                metadata = record.event_log_entry.dagster_event.event_specific_data.materialization.metadata
-                if "cost/monitoring_seconds" in metadata:
-                    total += metadata["cost/monitoring_seconds"].value
-    return total
+    return sum(m.metadata["cost/monitoring_seconds"].value for run in runs_since(home, since)
+               for m in run.materializations if "cost/monitoring_seconds" in m.metadata)
 
 
 def main() -> None:

@@ -11,6 +11,10 @@
 | MESH_WRITE_PATH      | auto          | arrow, spark (executors write Parquet) or auto: by size |
 | MESH_ARROW_WRITE_MAX_MB | 64         | auto: largest DataFrame (plan size) published through Arrow |
 | MESH_MONITORING      | on            | off: no OpenLineage events or cost metadata (e.g. to measure them) |
+| MESH_OPENLINEAGE_FILE | <lake>/_platform/openlineage.jsonl | OpenLineage events appended as JSON lines |
+| MESH_OPENLINEAGE_URL | (unset)       | also POST each OpenLineage event to this endpoint          |
+| MESH_ALERT_LOG       | <lake>/_platform/alerts.jsonl | every freshness alert appended as a JSON line |
+| MESH_ALERT_WEBHOOK   | (unset)       | URL each freshness alert is POSTed to                      |
 | DAGSTER_HOME         | ./.dagster    | Dagster instance folder (run history, event log)          |
 """
 
@@ -71,3 +75,24 @@ def write_path() -> str:
 
 def arrow_write_max_bytes() -> int:
     return int(float(os.environ.get("MESH_ARROW_WRITE_MAX_MB", "64")) * 2**20)
+
+
+def _platform_file(variable: str, name: str) -> Path:
+    """A file of the platform's own state: `variable` if set, else `<lake>/_platform/<name>`."""
+    return Path(os.environ.get(variable) or lake_root() / "_platform" / name)
+
+
+def openlineage_file() -> Path:
+    return _platform_file("MESH_OPENLINEAGE_FILE", "openlineage.jsonl")
+
+
+def openlineage_url() -> str | None:
+    return os.environ.get("MESH_OPENLINEAGE_URL") or None
+
+
+def alert_log() -> Path:
+    return _platform_file("MESH_ALERT_LOG", "alerts.jsonl")
+
+
+def alert_webhook() -> str | None:
+    return os.environ.get("MESH_ALERT_WEBHOOK") or None

@@ -14,7 +14,7 @@ from referencing import Registry, Resource
 
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.mesh import all_contracts
-from mesh_platform.monitoring.openlineage import events_file
+from mesh_platform.settings import openlineage_file
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
@@ -65,7 +65,7 @@ def test_every_build_of_the_mesh_sends_start_then_complete_with_versions_and_sch
     for product, result in mesh_published.items():
         contract = contracts[product]
         key = AssetKey([contract.domain, contract.asset_name])
-        events = [e for e in _events_of(result.run_id, events_file()) if e["job"]["name"] == ".".join(key.path)]
+        events = [e for e in _events_of(result.run_id, openlineage_file()) if e["job"]["name"] == ".".join(key.path)]
         for event in events:
             validate(event)
         assert [e["eventType"] for e in events] == ["START", "COMPLETE"], product

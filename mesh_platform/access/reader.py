@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
 from dagster import AssetObservation, DagsterInstance
 from deltalake.exceptions import DeltaError
 from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +25,7 @@ from mesh_platform.contracts.model import Contract
 from mesh_platform.instance import get_instance
 from mesh_platform.mesh import find_contract
 from mesh_platform.spark.resource import SparkResource
-from mesh_platform.storage.delta import open_table, read_table
+from mesh_platform.storage.delta import file_totals, open_table, read_table
 from mesh_platform.storage.layout import product_key, product_path
 
 
@@ -92,9 +91,7 @@ def open_product(
     df = apply_masking(df, policy.masking, types, masking_salt(lake_root))
     if columns:
         df = df.select(*columns)
-    actions = pa.table(table.get_add_actions(flatten=True))
-    stats_rows = int(pa.compute.sum(actions["num_records"]).as_py() or 0) if actions.num_rows else 0
-    return ProductRead(df, contract, policy, table.version(), stats_rows)
+    return ProductRead(df, contract, policy, table.version(), file_totals(table)[0])
 
 
 def usage_observation(lake_root: Path, product: str) -> AssetObservation:

@@ -1,22 +1,15 @@
-"""Alerts and where they go: a JSON-lines log file always, an HTTP webhook when configured.
-
-| variable            | default                              | meaning                          |
-|---------------------|--------------------------------------|----------------------------------|
-| MESH_ALERT_LOG      | <lake>/_platform/alerts.jsonl        | file every alert is appended to  |
-| MESH_ALERT_WEBHOOK  | (unset)                              | URL each alert is POSTed to      |
-"""
+"""Alerts and where they go: a JSON-lines log file always (MESH_ALERT_LOG), an HTTP webhook when
+configured (MESH_ALERT_WEBHOOK); see settings.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
 from mesh_platform import settings
-from mesh_platform.storage.layout import platform_path
 
 WEBHOOK_TIMEOUT_SECONDS = 5
 
@@ -67,10 +60,9 @@ class WebhookSink:
 
 
 def configured_sinks() -> list[Sink]:
-    log = os.environ.get("MESH_ALERT_LOG") or platform_path(settings.lake_root(), "alerts.jsonl")
-    sinks: list[Sink] = [LogSink(Path(log))]
-    if os.environ.get("MESH_ALERT_WEBHOOK"):
-        sinks.append(WebhookSink(os.environ["MESH_ALERT_WEBHOOK"]))
+    sinks: list[Sink] = [LogSink(settings.alert_log())]
+    if webhook := settings.alert_webhook():
+        sinks.append(WebhookSink(webhook))
     return sinks
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 from pyspark.sql import SparkSession
 
-LISTENER_DRAIN_MS = 10_000  # the status store is fed by an async listener bus
+LISTENER_DRAIN_MS = 10_000  # at most this long for Spark's listener bus to deliver the last events
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class ComputeCost:
     cpu_seconds: float | None = None  # executor CPU time of all tasks
     check_cpu_seconds: float | None = None  # of which contract checks and the governance gate
     task_seconds: float | None = None  # executor run time of all tasks (CPU + I/O waits)
-    bytes_read: int | None = None  # from the lake, by Spark's input metrics
+    bytes_read: int | None = None  # from the lake (Hadoop file-system statistics)
     shuffle_bytes: int | None = None  # written to shuffle
     spark_jobs: int | None = None
     stages: int | None = None
@@ -46,6 +46,7 @@ class ComputeMeter:
 
     def __init__(self, spark: SparkSession, label: str):
         self._spark = spark
+        self._remote = _is_remote(spark)
         self._prefix = f"mesh-{label.replace('.', '-')}-{uuid.uuid4().hex[:8]}"
         self._phase: str | None = None
         self._started = 0.0
@@ -53,7 +54,7 @@ class ComputeMeter:
 
     def start(self) -> ComputeMeter:
         self._started = time.perf_counter()
-        if not _is_remote(self._spark):
+        if not self._remote:
             self._lake_read_at_start = self._lake_bytes_read()
         self.phase("build")
         return self
@@ -63,14 +64,16 @@ class ComputeMeter:
         self._untag()
         self._phase = name
         tag = f"{self._prefix}-{name}"
-        self._spark.addTag(tag) if _is_remote(self._spark) else self._spark.sparkContext.addJobTag(tag)
+        self._spark.addTag(tag) if self._remote else self._spark.sparkContext.addJobTag(tag)
 
     def stop(self) -> ComputeCost:
         wall = round(time.perf_counter() - self._started, 3)
         self._untag()
-        if _is_remote(self._spark):
+        if self._remote:
             return ComputeCost(wall_seconds=wall)
-        phases = {name: self._phase_totals(f"{self._prefix}-{name}") for name in self.PHASES}
+        context = self._spark.sparkContext._jsc.sc()
+        context.listenerBus().waitUntilEmpty(LISTENER_DRAIN_MS)  # the status store is fed asynchronously
+        phases = {name: self._phase_totals(context, f"{self._prefix}-{name}") for name in self.PHASES}
         lake_read = self._lake_bytes_read() - self._lake_read_at_start
         return ComputeCost(
             wall_seconds=wall,
@@ -87,7 +90,7 @@ class ComputeMeter:
         if self._phase is None:
             return
         tag = f"{self._prefix}-{self._phase}"
-        self._spark.removeTag(tag) if _is_remote(self._spark) else self._spark.sparkContext.removeJobTag(tag)
+        self._spark.removeTag(tag) if self._remote else self._spark.sparkContext.removeJobTag(tag)
         self._phase = None
 
     def _lake_bytes_read(self) -> int:
@@ -99,9 +102,8 @@ class ComputeMeter:
             total += names.next().getLong("bytesRead") or 0
         return total
 
-    def _phase_totals(self, tag: str) -> dict[str, int]:
-        context = self._spark.sparkContext._jsc.sc()
-        context.listenerBus().waitUntilEmpty(LISTENER_DRAIN_MS)
+    @staticmethod
+    def _phase_totals(context, tag: str) -> dict[str, int]:
         store = context.statusStore()
         totals = dict.fromkeys(("cpu_ns", "run_ms", "read", "shuffle", "stages", "jobs"), 0)
         for job_id in context.statusTracker().getJobIdsForTag(tag):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from dagster import AssetRecordsFilter, DagsterInstance
 
@@ -42,29 +42,28 @@ class ProductCost:
         return {"product": self.product, "domain": self.domain, **asdict(self.cost)}
 
 
-def _metadata_number(metadata: Mapping, name: str) -> float:
-    entry = metadata.get(f"cost/{name}")
-    return float(getattr(entry, "value", entry) or 0)
+def _publish_cost(metadata: Mapping) -> Cost:
+    """One publish's `cost/*` metadata; its storage is what the table held after it."""
+    def number(name: str) -> float:
+        entry = metadata.get(f"cost/{name}")
+        return float(getattr(entry, "value", entry) or 0)
+
+    return Cost(1, number("cpu_seconds"), number("wall_seconds"), int(number("bytes_read")),
+                int(number("bytes_written")), int(number("storage_bytes")))
 
 
 def product_cost(contract: Contract, instance: DagsterInstance, since: float) -> Cost:
+    """Compute summed over the publishes since `since`; storage as of the latest one."""
     records = instance.fetch_materializations(
         AssetRecordsFilter(asset_key=product_key(contract.domain, contract.asset_name), after_timestamp=since),
         limit=MAX_PUBLISHES,
     ).records  # newest first
-    metered = [r.asset_materialization.metadata for r in records if "cost/wall_seconds" in r.asset_materialization.metadata]
-    if not metered:
+    publishes = [_publish_cost(m) for r in records if "cost/wall_seconds" in (m := r.asset_materialization.metadata)]
+    if not publishes:
         return Cost()
-    total = {name: sum(_metadata_number(m, name) for m in metered)
-             for name in ("cpu_seconds", "wall_seconds", "bytes_read", "bytes_written")}
-    return Cost(
-        publishes=len(metered),
-        cpu_seconds=round(total["cpu_seconds"], 3),
-        wall_seconds=round(total["wall_seconds"], 3),
-        bytes_read=int(total["bytes_read"]),
-        bytes_written=int(total["bytes_written"]),
-        storage_bytes=int(_metadata_number(metered[0], "storage_bytes")),
-    )
+    total = sum(publishes, Cost())
+    return replace(total, cpu_seconds=round(total.cpu_seconds, 3), wall_seconds=round(total.wall_seconds, 3),
+                   storage_bytes=publishes[0].storage_bytes)
 
 
 def mesh_cost(

@@ -11,22 +11,44 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from openlineage.client.event_v2 import RunState
 from pyspark.sql import DataFrame, SparkSession
 
 from mesh_platform import settings
 from mesh_platform.monitoring.compute import ComputeCost, ComputeMeter
-from mesh_platform.monitoring.openlineage import BuildRun, Dataset, emit
 
 log = logging.getLogger(__name__)
 _OPEN: dict[tuple[str, str], BuildObservation] = {}
 
 
-def dataset(path: str | Path, version: int | None, df: DataFrame | None = None) -> Dataset:
-    columns = {f.name: f.dataType.simpleString() for f in df.schema.fields} if df is not None else {}
-    return Dataset(str(path), version, columns)
+@dataclass(frozen=True)
+class Dataset:
+    """A table as lineage names it: its path, the Delta version read or written, its columns."""
+
+    path: str
+    version: int | None
+    columns: dict[str, str] = field(default_factory=dict)  # name -> Spark type
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    """Who the events are about: a product built by one step of a Dagster run."""
+
+    product: str
+    dagster_run_id: str
+    dagster_job: str
+
+    @property
+    def run_id(self) -> str:  # the same id for START and its COMPLETE/FAIL, wherever they are sent from
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.dagster_run_id}/{self.product}"))
+
+
+def dataset(path: str | Path, version: int | None, df: DataFrame) -> Dataset:
+    return Dataset(str(path), version, {f.name: f.dataType.simpleString() for f in df.schema.fields})
 
 
 def storage_bytes(table_path: str | Path) -> int:
@@ -47,9 +69,11 @@ class BuildObservation:
             self._meter = self._timed(ComputeMeter(spark, build.product).start)
             _OPEN[(build.dagster_run_id, build.product)] = self
 
-    def started(self, inputs: list[Dataset]) -> None:
-        self._inputs = inputs
-        self._send(RunState.START)
+    def started(self, inputs: Callable[[], list[Dataset]]) -> None:
+        """Sends START with the datasets `inputs()` returns (not called when monitoring is off)."""
+        if self.enabled:
+            self._inputs = self._timed(inputs)
+        self._send("START")
         self._started = True
 
     def phase(self, name: str) -> None:
@@ -61,14 +85,14 @@ class BuildObservation:
         if self._ended or not self.enabled:
             return
         if not self._started:
-            self._send(RunState.START)
+            self._send("START")
         self._end()
-        self._send(RunState.FAIL, error=error)
+        self._send("FAIL", error=error)
 
     def completed(self, output: Dataset, rows: int, size_bytes: int) -> dict[str, float | int]:
         """Sends COMPLETE; returns the build's cost as materialization metadata."""
         cost = self._end()
-        self._send(RunState.COMPLETE, output=output, rows=rows, size_bytes=size_bytes)
+        self._send("COMPLETE", output=output, rows=rows, size_bytes=size_bytes)
         storage = self._timed(storage_bytes, output.path)
         return {**cost.as_metadata(), "cost/bytes_written": size_bytes, "cost/storage_bytes": storage,
                 "cost/monitoring_seconds": round(self._own_seconds, 3)}
@@ -78,13 +102,15 @@ class BuildObservation:
         _OPEN.pop((self.build.dagster_run_id, self.build.product), None)
         return self._timed(self._meter.stop)
 
-    def _send(self, state: RunState, **details) -> None:
+    def _send(self, state: str, **details) -> None:
         if not self.enabled:
             return
         try:
+            from mesh_platform.monitoring.openlineage import emit  # at the first event: see its docstring
+
             self._timed(emit, state, self.build, self._inputs, **details)
         except Exception as exc:  # lineage is an observer: a broken transport must not fail a publish
-            log.warning("OpenLineage %s event for %s not sent: %s", state.value, self.build.product, exc)
+            log.warning("OpenLineage %s event for %s not sent: %s", state, self.build.product, exc)
 
     def _timed(self, function, *args, **kwargs):
         began = time.perf_counter()

@@ -36,8 +36,7 @@ from mesh_platform.contracts.revisions import PublishedTable, contract_metadata,
 from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.governance.versioning import version_violations
-from mesh_platform.monitoring.observe import BuildObservation, dataset
-from mesh_platform.monitoring.openlineage import BuildRun, Dataset
+from mesh_platform.monitoring.observe import BuildObservation, BuildRun, Dataset, dataset
 from mesh_platform.mesh import DOMAINS_DIR
 from mesh_platform.product.build import BuildContext, Transform
 from mesh_platform.product.docs import product_markdown
@@ -172,11 +171,10 @@ def _input_datasets(contract: Contract, upstreams: Mapping[str, Contract], lake_
     return bronze + consumed
 
 
-def _published_version_violations(contract: Contract, published: PublishedTable | None) -> list:
+def _published_version_violations(contract: Contract, published: PublishedTable | None, where: str) -> list:
     """VERSION-001 against the contract the table's current version was published under."""
     if published is None:
         return []
-    where = f"{contract.domain}/contracts/{contract.file_name}"
     return version_violations(published.contract, contract, where, f"published Delta v{published.version}")
 
 
@@ -191,7 +189,8 @@ def product_asset(
     upstreams = upstreams or {}
     key = product_key(contract.domain, contract.asset_name)
     policies = policies or domain_policies(DOMAINS_DIR / contract.domain)
-    static_violations = lint_contract(contract, policies, f"{contract.domain}/contracts/{contract.file_name}")
+    where = f"{contract.domain}/contracts/{contract.file_name}"
+    static_violations = lint_contract(contract, policies, where)
     ins = {_source_input(t): AssetIn(key=bronze_key(contract.domain, t)) for t in contract.sources}
     # Consumed products are plain deps: the build reads each at a version it vets (see upstream.py).
     deps = [product_key(d.domain, d.name) for d in contract.dependencies]
@@ -233,7 +232,7 @@ def product_asset(
 
     def _checked_build(context, mesh, lake_root, session, observation, inputs, deprecated):
         read, products = _read_dependencies(contract, upstreams, context, session, lake_root)
-        observation.started(_input_datasets(contract, upstreams, lake_root, inputs, read, products))
+        observation.started(lambda: _input_datasets(contract, upstreams, lake_root, inputs, read, products))
         build = BuildContext(
             spark=session,
             as_of=mesh.as_of_date,
@@ -249,7 +248,7 @@ def product_asset(
             probe = PiiProbe.for_frame(df, contract)
             report = evaluate_contract(df, contract, [*probe.metrics(rows), *null_share_metrics(contract, df)])
             published = published_table(lake_root, contract)  # the version this build would replace
-            static = static_violations + _published_version_violations(contract, published)
+            static = static_violations + _published_version_violations(contract, published, where)
             report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static))
             if contract.dependencies:
                 report.outcomes.append(_upstream_outcome(read))

@@ -67,11 +67,18 @@ def write_arrow(
     return _committed(uri)
 
 
+def file_totals(table: DeltaTable) -> tuple[int, int]:
+    """Rows and bytes of the opened version's files, from the log's statistics (no data read)."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    if not actions.num_rows:
+        return 0, 0
+    return tuple(int(pa.compute.sum(actions[c]).as_py() or 0) for c in ("num_records", "size_bytes"))
+
+
 def _committed(uri: str | Path) -> Commit:
     table = DeltaTable(str(uri))
-    actions = pa.table(table.get_add_actions(flatten=True))
-    total = (lambda column: int(pa.compute.sum(actions[column]).as_py() or 0)) if actions.num_rows else (lambda _: 0)
-    return Commit(uri=str(uri), version=table.version(), row_count=total("num_records"), size_bytes=total("size_bytes"))
+    rows, size = file_totals(table)
+    return Commit(uri=str(uri), version=table.version(), row_count=rows, size_bytes=size)
 
 
 def write_path(df: DataFrame) -> str:
@@ -88,7 +95,7 @@ def write_path(df: DataFrame) -> str:
 
 def write_delta(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str] | None = None) -> Commit:
     """Replace the table's contents with `df` in one commit, through Arrow or Spark's executors."""
-    if write_path(df) == "spark" and commit_spark_files(df, uri, commit_metadata or {}) is not None:
+    if write_path(df) == "spark" and commit_spark_files(df, uri, commit_metadata or {}):
         return _committed(uri)
     return write_arrow(df.toArrow(), uri, commit_metadata)
 

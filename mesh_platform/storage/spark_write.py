@@ -24,8 +24,7 @@ from pyspark.sql import DataFrame
 STAGING_PREFIX = "spark-"
 
 
-def _add_action(table_root: Path, file: Path) -> AddAction:
-    footer = pq.ParquetFile(file).metadata  # the footer only: row counts for the log's stats
+def _add_action(table_root: Path, file: Path, footer: pq.FileMetaData) -> AddAction:
     stat = file.stat()
     return AddAction(
         path=str(file.relative_to(table_root)),
@@ -37,8 +36,8 @@ def _add_action(table_root: Path, file: Path) -> AddAction:
     )
 
 
-def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str]) -> list[AddAction] | None:
-    """Writes `df` with Spark and commits it as the table's new version; None if Spark wrote no file."""
+def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str]) -> bool:
+    """Writes `df` with Spark and commits it as the table's new version; False if Spark wrote no file."""
     table_root = Path(uri)
     staging = table_root / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
     try:
@@ -46,9 +45,10 @@ def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str
         files = sorted(staging.glob("*.parquet"))
         if not files:
             shutil.rmtree(staging, ignore_errors=True)
-            return None
-        actions = [_add_action(table_root, f) for f in files]
-        schema = DeltaSchema.from_arrow(pq.read_schema(files[0]))
+            return False
+        footers = [pq.read_metadata(f) for f in files]  # footers only: row counts and the schema
+        actions = [_add_action(table_root, f, footer) for f, footer in zip(files, footers)]
+        schema = DeltaSchema.from_arrow(footers[0].schema.to_arrow_schema())
         properties = CommitProperties(custom_metadata=commit_metadata)
         try:
             table = DeltaTable(str(table_root))
@@ -57,7 +57,7 @@ def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str
                                           commit_properties=properties)
         else:
             table.create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
-        return actions
+        return True
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
