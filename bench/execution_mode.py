@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import BIN, ROOT, PeakMemory, bench_parser, seeded_environment, spark_connect_server  # noqa: E402
+from harness import BIN, ROOT, PeakMemory, bench_parser, seeded_environment  # noqa: E402
+
+from mesh_platform.spark.servers import connect_server  # noqa: E402
 
 STEP = re.compile(r'Finished execution of step "([^"]+)" in ([\d.]+)(ms|s|m)')
 
@@ -54,7 +56,7 @@ def main() -> None:
     medians = {}
     for mode in args.modes.split(","):
         walls, peaks, per_step = [], [], {}
-        server = spark_connect_server() if mode == "connect" else nullcontext(None)
+        server = connect_server() if mode == "connect" else nullcontext(None)
         with server as remote:
             mode_env = {**env, "MESH_SPARK_REMOTE": remote} if remote else env
             for _ in range(args.runs):

@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyspark
 
 
 def _tree_rss(root: int) -> int:
@@ -82,39 +78,12 @@ def seeded_environment(scale: float, lake: str | None) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def spark_connect_server(port: int = 15002, timeout: float = 120):
-    """A Spark Connect server from the pip-installed PySpark, on loopback, for the duration of a block."""
-    spark_home = Path(pyspark.__file__).parent
-    process = subprocess.Popen(
-        [str(spark_home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
-         "--master", "local[*]", "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
-         "--conf", f"spark.connect.grpc.binding.port={port}", "--conf", "spark.ui.enabled=false",
-         "--conf", "spark.sql.session.timeZone=UTC", "--conf", "spark.sql.shuffle.partitions=8"],
-        env={**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": "127.0.0.1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Spark Connect server did not start") from None
-            time.sleep(1)
-    try:
-        yield f"sc://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-
-
 @dataclass(frozen=True)
 class RecordedRun:
     run_id: str
     materializations: list  # AssetMaterialization: `.asset_key`, `.metadata`
     step_seconds: dict[str, float]  # each finished step and how long it took
+    wall_seconds: float | None  # from the run's start to its end
 
 
 def runs_since(home: Path, since: float) -> list[RecordedRun]:
@@ -131,6 +100,8 @@ def runs_since(home: Path, since: float) -> list[RecordedRun]:
             records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
             steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run_id)
                      if s.end_time and s.start_time}
+            wall = run.end_time - run.start_time if run.end_time and run.start_time else None
             found.append(RecordedRun(
-                run_id, [r.event_log_entry.dagster_event.event_specific_data.materialization for r in records], steps))
+                run_id, [r.event_log_entry.dagster_event.event_specific_data.materialization for r in records], steps,
+                wall))
         return found

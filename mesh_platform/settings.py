@@ -3,6 +3,7 @@
 | variable             | default       | meaning                                                   |
 |----------------------|---------------|-----------------------------------------------------------|
 | MESH_LAKE_ROOT       | ./.lake       | root folder (or URI) of the lake                          |
+| MESH_SPARK_ENGINE    | jvm           | jvm (Spark's own engine) or sail (started on loopback)    |
 | MESH_SPARK_REMOTE    | (unset)       | Spark Connect URL, e.g. sc://127.0.0.1:15002 (also Sail)  |
 | MESH_SPARK_MASTER    | local[*]      | classic Spark master URL, e.g. spark://host:7077          |
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
@@ -39,6 +40,20 @@ def default_as_of() -> date:
 
 def spark_remote() -> str | None:
     return os.environ.get("MESH_SPARK_REMOTE") or None
+
+
+ENGINES = ("jvm", "sail")
+
+
+def spark_engine() -> str:
+    value = os.environ.get("MESH_SPARK_ENGINE", "jvm")
+    if value not in ENGINES:
+        raise ValueError(f"MESH_SPARK_ENGINE={value!r}: expected {' or '.join(ENGINES)}")
+    return value
+
+
+def sail_log() -> Path:
+    return lake_root() / "_platform" / "sail.log"
 
 
 def spark_master() -> str:

@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
+from conftest import ON_JVM
+
 from mesh_platform.checks import (
     GOVERNANCE_CHECK,
     NULLABILITY_CHECK,
@@ -117,22 +119,30 @@ def test_missing_and_extra_columns_are_schema_drift(spark):
     assert report.outcome("allowed_values_status").metadata["error"].startswith("column status is missing")
 
 
-def _jobs_for(spark, group: str, action) -> int:
-    context = spark.sparkContext
-    context.setJobGroup(group, group)
-    try:
+def _jobs_for(spark, group: str, action, monkeypatch) -> int:
+    """Spark jobs `action` runs; on Spark Connect, the plans it sends the server (which owns the jobs)."""
+    if ON_JVM:
+        context = spark.sparkContext
+        context.setJobGroup(group, group)
+        try:
+            action()
+        finally:
+            context.setLocalProperty("spark.jobGroup.id", None)
+        return len(context.statusTracker().getJobIdsForGroup(group))
+    sent = []
+    send = spark.client._execute_and_fetch_as_iterator  # every query's plan goes through here
+    with monkeypatch.context() as patch:
+        patch.setattr(spark.client, "_execute_and_fetch_as_iterator", lambda *a, **k: (sent.append(1), send(*a, **k))[1])
         action()
-    finally:
-        context.setLocalProperty("spark.jobGroup.id", None)
-    return len(context.statusTracker().getJobIdsForGroup(group))
+    return len(sent)
 
 
-def test_rules_are_evaluated_in_one_pass_not_one_job_per_rule(spark):
+def test_rules_are_evaluated_in_one_pass_not_one_job_per_rule(spark, monkeypatch):
     """Adding rules must not add Spark jobs: the whole contract is one aggregation."""
     few = parse_contract({**CONTRACT.model_dump(by_alias=True), "quality": CONTRACT.model_dump()["quality"][:1]}, "t")
     df = with_audit_columns(spark.createDataFrame(GOOD_ROWS, SCHEMA), CONTRACT, datetime.now(UTC)).cache()
     df.count()
-    jobs_few = _jobs_for(spark, "few-rules", lambda: evaluate_contract(df, few))
-    jobs_all = _jobs_for(spark, "all-rules", lambda: evaluate_contract(df, CONTRACT))
+    jobs_few = _jobs_for(spark, "few-rules", lambda: evaluate_contract(df, few), monkeypatch)
+    jobs_all = _jobs_for(spark, "all-rules", lambda: evaluate_contract(df, CONTRACT), monkeypatch)
     # one aggregation = one job per adaptive query stage (2-3 here), whatever the number of rules
     assert len(CONTRACT.quality) == 5 and jobs_all == jobs_few <= 3

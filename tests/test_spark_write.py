@@ -15,6 +15,8 @@ import pytest
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
+from conftest import ON_JVM, jvm_only
+from mesh_platform.settings import ARROW_WRITE_MAX_ROWS
 from mesh_platform.storage.delta import read_delta, write_delta, write_path
 from mesh_platform.storage.spark_write import STAGING_PREFIX
 
@@ -64,8 +66,11 @@ def test_the_path_is_chosen_by_size(spark, monkeypatch):
     monkeypatch.delenv("MESH_WRITE_PATH", raising=False)
     small = spark.range(10)
     assert write_path(small) == "arrow"
-    monkeypatch.setenv("MESH_ARROW_WRITE_MAX_MB", "0")
-    assert write_path(small) == "spark"
+    if ON_JVM:  # by the plan's estimated size
+        monkeypatch.setenv("MESH_ARROW_WRITE_MAX_MB", "0")
+        assert write_path(small) == "spark"
+    else:  # Spark Connect: by row count, the size being the server's
+        assert write_path(spark.range(ARROW_WRITE_MAX_ROWS + 1)) == "spark"
 
 
 def test_a_failed_spark_write_leaves_the_previous_version_current(spark, tmp_path, monkeypatch):
@@ -87,34 +92,59 @@ def test_a_failed_spark_write_leaves_the_previous_version_current(spark, tmp_pat
         Path(table.file_uris()[0]).parent.name]  # the failed write's folder is gone
 
 
+def _running(command_line: str) -> bool:
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if command_line in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                return True
+        except OSError:  # the process ended while we looked
+            continue
+    return False
+
+
+def _wait_until_gone(command_line: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while _running(command_line):
+        assert time.monotonic() < deadline, f"{command_line} still runs"
+        time.sleep(0.2)
+
+
 KILLED_WRITER = textwrap.dedent("""
-    import sys, time
+    import pathlib, sys, time
     from pyspark.sql import functions as F
-    from mesh_platform.spark.resource import create_session
+    from mesh_platform.spark import SparkResource
     from mesh_platform.storage.delta import write_delta
-    spark = create_session(None, "local[2]", {})
+    spark = SparkResource.from_env().spark_session  # the engine under test
+    marker = pathlib.Path(sys.argv[2])  # captured by the UDF: workers have their own argv
     @F.udf("bigint")
-    def slow(i):
-        time.sleep(0.002)
+    def stuck_on_the_last_row(i):  # the job runs, other partitions finish, the write never completes
+        marker.touch()
+        if i == 39_999:
+            time.sleep(600)
         return i
-    print("writing", flush=True)
-    write_delta(spark.range(0, 40000, 1, 8).withColumn("id", slow("id")), sys.argv[1], {})
+    write_delta(spark.range(0, 40000, 1, 8).withColumn("id", stuck_on_the_last_row("id")), sys.argv[1], {})
 """)
 
 
 def test_a_writer_killed_midway_leaves_no_visible_files(spark, tmp_path):
-    uri = tmp_path / "t"
+    uri, running = tmp_path / "t", tmp_path / "write-job-running"
     write_delta(spark.range(7).withColumn("key", F.col("id").cast("string")), uri, {})
     env = {**os.environ, "MESH_WRITE_PATH": "spark", "PYTHONPATH": str(ROOT)}
-    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(uri)], env=env, start_new_session=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(uri), str(running)], env=env,
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # the JVM's tasks write their files as they go; Sail writes a job's files when it completes
+    def midway():
+        return running.exists() and (not ON_JVM or list(uri.glob(f"{STAGING_PREFIX}*/**/*.parquet")))
+
     deadline = time.monotonic() + 120
-    while not list(uri.glob(f"{STAGING_PREFIX}*/_temporary/**/*.parquet")):  # tasks are writing files
+    while not midway():
         assert writer.poll() is None and time.monotonic() < deadline, "the writer never started writing"
         time.sleep(0.2)
     os.killpg(writer.pid, signal.SIGKILL)
     writer.wait()
-    assert list(uri.glob(f"{STAGING_PREFIX}*/_temporary/**/*.parquet"))  # half-written files are left behind...
+    _wait_until_gone(f"mesh_platform.spark.sail {writer.pid}")  # a Sail server the writer started stops too
+    if ON_JVM:
+        assert list(uri.glob(f"{STAGING_PREFIX}*/**/*.parquet"))  # half-written files are left behind...
     table = DeltaTable(str(uri))
     assert table.version() == 0  # ...but no commit references them
     assert all(STAGING_PREFIX not in f for f in table.file_uris())
@@ -138,6 +168,7 @@ LARGE_TABLE = textwrap.dedent("""
 """)
 
 
+@jvm_only("the JVM driver's memory; with Spark Connect the data never reaches the client on this path")
 def test_a_table_larger_than_the_driver_memory_publishes_and_reads_back(tmp_path):
     rows = 8_000_000
     arrow_bytes_a_row = 8 + 8 + 64 + 4  # id, half, a 64-character digest and its offset

@@ -1,6 +1,6 @@
 """Detecting personal data in values: the patterns run in Spark (RLIKE) and in Python alike.
 
-Patterns are anchored and use only syntax that Java and Python regexes share. A column "looks like
+Patterns are anchored and use only syntax that Java's, Python's and Rust's (Sail) regexes share. A column "looks like
 PII" when at least `COLUMN_SHARE` of its non-null values match one kind. Card-like matches are
 confirmed with the Luhn checksum on a few examples, because long digit runs are also ordinary codes.
 """
@@ -12,10 +12,22 @@ import re
 # A capitalised name word: Smith, O'Neil, Smith-Jones. Title-case place names ("New York") also match:
 # an accepted false positive, measured in tests/data/pii_labelled_sample.csv.
 _NAME_WORD = r"[A-Z](?:[a-z]+|'[A-Z][a-z]+)(?:-[A-Z][a-z]+)?"
+# A phone number: country code, area code (maybe in brackets), two digit groups. At least one separator
+# or a leading + must be present: plain digit runs are identifiers, not phone numbers.
+_PHONE_PARTS = (r"\+?", "[0-9]{1,3}", "[-. ]?", r"\(?", "[0-9]{2,4}", r"\)?", "[-. ]?", "[0-9]{3,4}", "[-. ]?", "[0-9]{3,4}")
+
+
+def _at_least_one_of(parts: tuple[str, ...]) -> str:
+    """`parts` in sequence with at least one of their optional ones present, without look-ahead, which
+    Rust's regex (Sail) lacks: one alternative per optional part, that part made mandatory."""
+    optional = [i for i, part in enumerate(parts) if part.endswith("?")]
+    branches = ["".join(p[:-1] if i == required else p for i, p in enumerate(parts)) for required in optional]
+    return "^(?:" + "|".join(branches) + ")$"
+
+
 PATTERNS: dict[str, str] = {
     "email": r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
-    # at least one separator or a leading +: plain digit runs are identifiers, not phone numbers
-    "phone": r"^(?=.*[-. ()+])\+?[0-9]{1,3}[-. ]?\(?[0-9]{2,4}\)?[-. ]?[0-9]{3,4}[-. ]?[0-9]{3,4}$",
+    "phone": _at_least_one_of(_PHONE_PARTS),
     "card_number": r"^(?:[0-9][ -]?){12,18}[0-9]$",
     "person_name": rf"^{_NAME_WORD} (?:[A-Z]\.? )?{_NAME_WORD}$",
 }

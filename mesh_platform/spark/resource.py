@@ -1,7 +1,9 @@
 """The shared Spark session, as a Dagster resource.
 
-The engine is chosen by configuration alone: a Spark Connect URL (`sc://...`, which also reaches Sail)
-wins, otherwise a classic session on `master` (`local[*]` by default, or a standalone master URL).
+The engine is chosen by configuration alone: a Spark Connect URL (`sc://...`: a Spark Connect server,
+a cluster or a Sail server) wins; otherwise `engine="sail"` starts Sail on loopback for this process
+(spark/sail.py), and `engine="jvm"` is a classic session on `master` (`local[*]` by default, or a
+standalone master URL such as `spark://host:7077`).
 The session is created on first use, so loading a code location never starts a JVM.
 """
 
@@ -19,6 +21,7 @@ from pydantic import Field
 from pyspark.sql import SparkSession
 
 from mesh_platform import settings
+from mesh_platform.spark import sail
 
 # Sane for a laptop: few shuffle partitions, no UI, loopback only, UTC everywhere, Arrow transfers.
 LOCAL_DEFAULTS: dict[str, str] = {
@@ -77,6 +80,9 @@ def create_session(remote: str | None, master: str, conf: dict[str, Any]) -> Spa
         options = {**SESSION_DEFAULTS, **conf}
     else:
         _check_java()
+        # set by PySpark in a process that used Spark Connect, and inherited by its children; it would
+        # turn this classic session (asked for by configuration) into a refused Connect one
+        os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
         builder = builder.master(master)
         options = {**LOCAL_DEFAULTS, **conf}
     for key, value in options.items():
@@ -97,7 +103,8 @@ def create_session(remote: str | None, master: str, conf: dict[str, Any]) -> Spa
 class SparkResource(LazyPySparkResource):
     """A lazily created Spark session shared by every step of a run (and by the IO manager)."""
 
-    remote: str | None = Field(default=None, description="Spark Connect URL; wins over master.")
+    remote: str | None = Field(default=None, description="Spark Connect URL; wins over engine and master.")
+    engine: str = Field(default="jvm", description="jvm, or sail: a Sail server started on loopback.")
     master: str = Field(default="local[*]", description="Classic Spark master URL.")
     spark_config: dict[str, Any] = Field(default_factory=dict)
 
@@ -107,15 +114,27 @@ class SparkResource(LazyPySparkResource):
 
     @classmethod
     def from_env(cls, **overrides: Any) -> SparkResource:
-        return cls(remote=settings.spark_remote(), master=settings.spark_master(), **overrides)
+        return cls(
+            remote=settings.spark_remote(), engine=settings.spark_engine(), master=settings.spark_master(), **overrides
+        )
+
+    def _remote_url(self) -> str | None:
+        if self.remote or self.engine != "sail":
+            return self.remote
+        try:
+            return sail.local_server_url(settings.sail_log())
+        except sail.SailUnavailable as exc:
+            raise SparkUnavailable(str(exc)) from None
 
     def preflight(self) -> None:
         """Raises SparkUnavailable (one line) if the configured engine cannot be reached."""
         if self.remote:
             _check_remote_reachable(self.remote)
+        elif self.engine == "sail":
+            self._remote_url()
         else:
             _check_java()
 
     def _init_session(self) -> None:
         if self._spark_session is None:
-            self._spark_session = create_session(self.remote, self.master, self.spark_config)
+            self._spark_session = create_session(self._remote_url(), self.master, self.spark_config)

@@ -20,6 +20,7 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 from pyspark.sql import DataFrame
+from pyspark.sql.pandas.types import to_arrow_schema
 
 STAGING_PREFIX = "spark-"
 
@@ -46,9 +47,10 @@ def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str
         if not files:
             shutil.rmtree(staging, ignore_errors=True)
             return False
-        footers = [pq.read_metadata(f) for f in files]  # footers only: row counts and the schema
-        actions = [_add_action(table_root, f, footer) for f, footer in zip(files, footers)]
-        schema = DeltaSchema.from_arrow(footers[0].schema.to_arrow_schema())
+        actions = [_add_action(table_root, f, pq.read_metadata(f)) for f in files]  # footers: row counts
+        # The DataFrame's declared schema, as the Arrow path commits it: engines' writers differ in the
+        # nullability they put in files (Sail marks computed columns non-null), Spark's schema does not.
+        schema = DeltaSchema.from_arrow(to_arrow_schema(df.schema, timezone="UTC"))
         properties = CommitProperties(custom_metadata=commit_metadata)
         try:
             table = DeltaTable(str(table_root))

@@ -1,0 +1,89 @@
+"""Per-step overhead of a UI-launched run: `dagster dev`, the multiprocess executor, a shared Spark server.
+
+    .venv/bin/python bench/ui_run.py --scale 1 --runs 3
+
+Starts `dagster dev` with `MESH_EXECUTOR=multiprocess` and `MESH_SPARK_REMOTE` pointing at one shared
+server (a JVM Spark Connect server, or a Sail server), launches the sales domain through the GraphQL
+mutation the UI's Materialize button sends, and splits each run's wall time (the run's own start and end)
+into product work, each product's `cost/wall_seconds` (build, checks, publish), and overhead: the run
+worker's start, code loads, a process per step, client sessions and IO-manager hand-offs. Overhead per
+asset = (run wall time - product work) / assets; target at most 1.5 s.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from dagster_dev import dagster_dev  # noqa: E402
+from harness import bench_parser, runs_since, seeded_environment  # noqa: E402
+
+from mesh_platform.spark.servers import connect_server, sail_server  # noqa: E402
+
+LAUNCH = """mutation($keys: [AssetKeyInput!]) { launchPipelineExecution(executionParams: {
+  selector: {repositoryLocationName: "sales", repositoryName: "__repository__", pipelineName: "__ASSET_JOB",
+             assetSelection: $keys}, mode: "default"}) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+SALES = ("sales/orders", "sales/customer_lifetime_value", "sales/order_analytics")
+TARGET = 1.5
+
+
+SERVERS = {"jvm": connect_server, "sail": sail_server}
+
+
+def _one_run(server, home: Path) -> tuple[float, float]:
+    """(run wall seconds, summed product work seconds) of one UI-launched run of the sales domain."""
+    since = time.time()
+    launched = server.graphql(LAUNCH, {"keys": [{"path": k.split("/")} for k in SALES]})["launchPipelineExecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    assert server.wait_for_run(launched["run"]["runId"]) == "SUCCESS"
+    (run,) = [r for r in runs_since(home, since) if r.run_id == launched["run"]["runId"]]
+    work = sum(m.metadata["cost/wall_seconds"].value for m in run.materializations if "cost/wall_seconds" in m.metadata)
+    return run.wall_seconds, work
+
+
+def measure(engine: str, env: dict[str, str], runs: int) -> dict:
+    home = Path(env["DAGSTER_HOME"]) / f"ui-{engine}"
+    with SERVERS[engine]() as url:
+        extra = {"MESH_EXECUTOR": "multiprocess", "MESH_SPARK_REMOTE": url}
+        with dagster_dev(home, Path(env["MESH_LAKE_ROOT"]), extra_env=extra) as server:
+            server.wait_for_locations()
+            _one_run(server, home)  # warm-up: the server's first queries, file-system caches
+            samples = [_one_run(server, home) for _ in range(runs)]
+    overheads = [(wall - work) / len(SALES) for wall, work in samples]
+    return {"engine": engine, "wall": statistics.median(w for w, _ in samples),
+            "work": statistics.median(w for _, w in samples), "overhead_per_asset": statistics.median(overheads),
+            "samples": samples}
+
+
+def run(args) -> list[dict]:
+    env = seeded_environment(args.scale, args.lake)
+    os.environ.update({k: env[k] for k in ("MESH_LAKE_ROOT", "DAGSTER_HOME")})
+    rows = []
+    for engine in args.engines:
+        found = measure(engine, env, args.runs)
+        rows.append({"name": f"UI-launched run, multiprocess + shared {engine} server: overhead per asset",
+                     "median": found["overhead_per_asset"], "unit": "s", "target": f"<= {TARGET} s",
+                     "pass": found["overhead_per_asset"] <= TARGET,
+                     "detail": f"run {found['wall']:.1f} s of which product work {found['work']:.1f} s "
+                               f"({len(SALES)} assets); runs: "
+                               + ", ".join(f"{w:.1f}/{p:.1f}" for w, p in found["samples"])})
+    return rows
+
+
+def main() -> None:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--engines", nargs="+", default=["jvm", "sail"], choices=sorted(SERVERS))
+    args = parser.parse_args()
+    for row in run(args):
+        print(f"{row['name']}: {row['median']:.2f} s ({'pass' if row['pass'] else 'MISS'}, target {row['target']})")
+        print(f"  {row['detail']}")
+
+
+if __name__ == "__main__":
+    main()
