@@ -9,10 +9,8 @@ costs one more small job, to fetch a few offending keys for the person who has t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandera.pyspark as pa
-from pandera.config import ValidationDepth, config_context
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -27,6 +25,9 @@ from mesh_platform.checks.names import (
 from mesh_platform.checks.specs import contract_checks
 from mesh_platform.contracts.model import Contract, QualityRule
 from mesh_platform.contracts.types import spark_type
+
+if TYPE_CHECKING:
+    import pandera.pyspark as pa
 
 EXAMPLE_LIMIT = 5
 
@@ -66,6 +67,8 @@ def pandera_schema(
     pandera's PySpark backend runs one Spark job per non-nullable column, even at schema-only depth,
     so the publish gate leaves nullability out here and counts nulls in its single aggregation.
     """
+    import pandera.pyspark as pa  # ~0.9 s to import: paid by a build, not by `mesh lint` or a code location
+
     nullable = {c.name: c.nullable for c in contract.columns}
     return pa.DataFrameSchema(
         {
@@ -95,6 +98,8 @@ def schema_drift(df: DataFrame, contract: Contract) -> dict[str, Any]:
     )
     for column in sorted(not_decimal):
         retyped(column)
+    from pandera.config import ValidationDepth, config_context
+
     with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
         checked = pandera_schema(contract, not_decimal, with_nullability=False).validate(df.drop(*not_decimal))
     for kind, items in checked.pandera.errors.get("SCHEMA", {}).items():
