@@ -6,8 +6,9 @@ Starts `dagster dev` with `MESH_EXECUTOR=multiprocess` and `MESH_SPARK_REMOTE` p
 server (a JVM Spark Connect server, or a Sail server), launches the sales domain through the GraphQL
 mutation the UI's Materialize button sends, and splits each run's wall time (the run's own start and end)
 into product work, each product's `cost/wall_seconds` (build, checks, publish), and overhead: the run
-worker's start, code loads, a process per step, client sessions and IO-manager hand-offs. Overhead per
-asset = (run wall time - product work) / assets; target at most 1.5 s.
+worker's start, code loads, a process per step, client sessions and IO-manager hand-offs. Steps off the
+longest dependency chain run in parallel, so overhead per asset = (run wall time - product work along
+that chain) / the chain's assets; target at most 1.5 s.
 """
 
 from __future__ import annotations
@@ -36,15 +37,31 @@ TARGET = 1.5
 SERVERS = {"jvm": connect_server, "sail": sail_server}
 
 
-def _one_run(server, home: Path) -> tuple[float, float]:
-    """(run wall seconds, summed product work seconds) of one UI-launched run of the sales domain."""
+def critical_path(work: dict[str, float]) -> tuple[float, int]:
+    """(seconds, assets) of the longest dependency chain of product work: steps off it run in parallel."""
+    from mesh_platform.mesh import all_contracts
+
+    contracts, memo = all_contracts(), {}
+
+    def longest(key: str) -> tuple[float, int]:
+        if key not in memo:
+            upstream = [d.product for d in contracts[key].dependencies if d.product in work]
+            seconds, assets = max((longest(u) for u in upstream), default=(0.0, 0))
+            memo[key] = (seconds + work[key], assets + 1)
+        return memo[key]
+
+    return max(longest(k) for k in work)
+
+
+def _one_run(server, home: Path) -> tuple[float, float, int]:
+    """(run wall seconds, product work on the critical path, its assets) of one UI-launched run."""
     since = time.time()
     launched = server.graphql(LAUNCH, {"keys": [{"path": k.split("/")} for k in SALES]})["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     assert server.wait_for_run(launched["run"]["runId"]) == "SUCCESS"
     (run,) = [r for r in runs_since(home, since) if r.run_id == launched["run"]["runId"]]
-    work = sum(m.metadata["cost/wall_seconds"].value for m in run.materializations if "cost/wall_seconds" in m.metadata)
-    return run.wall_seconds, work
+    work = {".".join(m.asset_key.path): m.metadata["cost/wall_seconds"].value for m in run.materializations}
+    return (run.wall_seconds, *critical_path(work))
 
 
 def measure(engine: str, env: dict[str, str], runs: int) -> dict:
@@ -55,9 +72,9 @@ def measure(engine: str, env: dict[str, str], runs: int) -> dict:
             server.wait_for_locations()
             _one_run(server, home)  # warm-up: the server's first queries, file-system caches
             samples = [_one_run(server, home) for _ in range(runs)]
-    overheads = [(wall - work) / len(SALES) for wall, work in samples]
-    return {"engine": engine, "wall": statistics.median(w for w, _ in samples),
-            "work": statistics.median(w for _, w in samples), "overhead_per_asset": statistics.median(overheads),
+    overheads = [(wall - work) / assets for wall, work, assets in samples]
+    return {"engine": engine, "wall": statistics.median(w for w, _, _ in samples),
+            "work": statistics.median(w for _, w, _ in samples), "overhead_per_asset": statistics.median(overheads),
             "samples": samples}
 
 
@@ -70,9 +87,9 @@ def run(args) -> list[dict]:
         rows.append({"name": f"UI-launched run, multiprocess + shared {engine} server: overhead per asset",
                      "median_s": round(found["overhead_per_asset"], 3), "target": f"<= {TARGET} s",
                      "pass": found["overhead_per_asset"] <= TARGET,
-                     "detail": f"run {found['wall']:.1f} s of which product work {found['work']:.1f} s "
-                               f"({len(SALES)} assets); runs: "
-                               + ", ".join(f"{w:.1f}/{p:.1f}" for w, p in found["samples"])})
+                     "detail": f"run {found['wall']:.1f} s, product work on its critical path {found['work']:.1f} s "
+                               f"({found['samples'][0][2]} of {len(SALES)} assets); runs (wall/work): "
+                               + ", ".join(f"{w:.1f}/{p:.1f}" for w, p, _ in found["samples"])})
     return rows
 
 
