@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--domains", type=int, default=20)
     parser.add_argument("--only", nargs="+", default=["mesh", "checks", "publish", "ui", "synthetic"],
                         choices=["mesh", "checks", "publish", "ui", "synthetic"])
+    checks.add_reference_runs(parser)
     parser.add_argument("--smoke", action="store_true", help="tiny and once: that every benchmark still works")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()

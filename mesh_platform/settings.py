@@ -8,6 +8,7 @@
 | MESH_SPARK_MASTER    | local[*]      | classic Spark master URL, e.g. spark://host:7077          |
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
+| MESH_SENSOR_INTERVAL | 30            | seconds between evaluations of the platform's sensors (propagation, alerts) |
 | MESH_MASKING_SALT    | (generated)   | salt of `hash` masking; default: a random one kept in the lake |
 | MESH_WRITE_PATH      | auto          | arrow, spark (executors write Parquet) or auto: by size |
 | MESH_ARROW_WRITE_MAX_MB | 64         | auto: largest DataFrame (plan size) published through Arrow |
@@ -26,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 DEFAULT_AS_OF = date(1998, 8, 2)
+COST_WINDOW_DAYS = 30  # `mesh cost` and the governance/cost asset sum the publishes of this many days
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -65,6 +67,14 @@ def executor_name() -> str:
     if value not in {"in_process", "multiprocess"}:
         raise ValueError(f"MESH_EXECUTOR={value!r}: expected in_process or multiprocess")
     return value
+
+
+def sensor_interval() -> int:
+    """Every domain has a propagation sensor: at hundreds of products their ticks compete with the UI."""
+    value = os.environ.get("MESH_SENSOR_INTERVAL", "30")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"MESH_SENSOR_INTERVAL={value!r}: expected a whole number of seconds, at least 1")
+    return int(value)
 
 
 def masking_salt() -> str | None:

@@ -67,3 +67,23 @@ def test_unknown_selection_and_unreachable_engine_fail_in_one_line(seeded_lake, 
         "error: no Spark Connect server answers at sc://127.0.0.1:9 (Connection refused); start one or unset "
         "MESH_SPARK_REMOTE"
     ]
+
+
+def test_lint_and_help_do_not_start_dagster_or_spark(tmp_path):
+    # `mesh lint` runs on every commit: it must not pay for Dagster's import (about a second) it never uses.
+    probe = """
+import sys
+from mesh_platform.cli import app
+sys.argv = ["mesh", "lint", "--format", "json"]
+try:
+    app()
+except SystemExit:
+    pass
+heavy = ("dagster", "dagster_deltalake", "pandera", "pyspark.sql.connect.session")
+print(sorted(m for m in heavy if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "MESH_LAKE_ROOT": str(tmp_path / "lake")})
+    assert result.returncode == 0, result.stderr
+    assert '"critical": 0' in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"

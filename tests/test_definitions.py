@@ -85,3 +85,16 @@ def test_missing_transform_fails_the_load_naming_the_function_to_write(tmp_path)
     domain = _domain(tmp_path, GOOD)
     with pytest.raises(ContractError, match=r"define `def items\(ctx: BuildContext\) -> DataFrame` in shop_transforms"):
         domain_definitions(domain, types.ModuleType("shop_transforms"))
+
+
+def test_platform_sensors_tick_at_the_configured_interval(monkeypatch):
+    # At hundreds of products the propagation sensors' ticks compete with the UI: the interval is a setting.
+    import domains.marketing.transforms as transforms
+    from mesh_platform.mesh import DOMAINS_DIR
+
+    monkeypatch.setenv("MESH_SENSOR_INTERVAL", "120")
+    sensors = domain_definitions(DOMAINS_DIR / "marketing", transforms).sensors
+    assert [(s.name, s.minimum_interval_seconds) for s in sensors] == [("marketing_propagation", 120)]
+    monkeypatch.setenv("MESH_SENSOR_INTERVAL", "often")
+    with pytest.raises(ValueError, match=r"MESH_SENSOR_INTERVAL='often': expected a whole number of seconds"):
+        domain_definitions(DOMAINS_DIR / "marketing", transforms)

@@ -125,9 +125,22 @@ def test_pii_probe_samples_large_tables_and_still_finds_the_column(spark):
         F.concat(F.lit("user"), F.col("id").cast("string"), F.lit("@example.com")).alias("contact_note"),
     )
     df = with_audit_columns(df, CONTACTS, datetime.now(UTC)).cache()
-    probe = PiiProbe.for_frame(df, CONTACTS)
+    probe = PiiProbe.for_frame(df, CONTACTS, expected_rows=rows)  # sized from the previous publish
     assert probe.columns == ["contact_id", "contact_note"]
-    report = evaluate_contract(df, CONTACTS, probe.metrics(rows))
+    report = evaluate_contract(df, CONTACTS, probe.metrics())
     inspected = report.metrics["pii_1_values"]
     assert 0.8 * SAMPLE_ROWS < inspected < 1.2 * SAMPLE_ROWS  # a sample, not every row
     assert probe.findings(df, report.metrics) == {"contact_note": {"kind": "email", "share": 1.0}}
+    # a first publish has no row count to size the sample from: every value is inspected
+    first = PiiProbe.for_frame(df, CONTACTS)
+    assert evaluate_contract(df, CONTACTS, first.metrics()).metrics["pii_1_values"] == rows
+
+
+def test_pii_probe_leaves_out_columns_the_contract_enumerates(spark):
+    from mesh_platform.governance.gate import PiiProbe
+
+    kinds = parse_contract({**CONTACTS.model_dump(by_alias=True), "schema": [
+        *CONTACTS.model_dump(by_alias=True)["schema"], {"name": "channel", "type": "string"}],
+        "quality": [{"rule": "allowed_values", "column": "channel", "values": ["mail", "phone"]}]}, "contacts.yaml")
+    df = spark.createDataFrame([("c1", "hi", "mail")], "contact_id string, contact_note string, channel string")
+    assert PiiProbe.for_frame(df, kinds).columns == ["contact_id", "contact_note"]

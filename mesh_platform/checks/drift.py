@@ -70,7 +70,8 @@ def observed_distribution(contract: Contract, df: DataFrame, row, rows: int) -> 
     return {ROWS_METRIC: float(rows), **shares}
 
 
-def _history(instance: DagsterInstance, key: AssetKey) -> dict[str, list[float]]:
+def metric_history(instance: DagsterInstance, key: AssetKey) -> dict[str, list[float]]:
+    """The drift metrics of the product's latest materializations, newest first."""
     found: dict[str, list[float]] = {}
     for record in instance.fetch_materializations(key, limit=HISTORY).records:
         for name, value in record.asset_materialization.metadata.items():
@@ -79,11 +80,15 @@ def _history(instance: DagsterInstance, key: AssetKey) -> dict[str, list[float]]
     return found
 
 
+def previous_rows(history: dict[str, list[float]]) -> int | None:
+    return int(history[ROWS_METRIC][0]) if history.get(ROWS_METRIC) else None
+
+
 def distribution_outcome(
-    observed: dict[str, float], instance: DagsterInstance, key: AssetKey
+    observed: dict[str, float], history: dict[str, list[float]]
 ) -> tuple[CheckOutcome, dict[str, float]]:
-    """The check, and the bands as metadata for the materialization (plotted next to the values)."""
-    history = _history(instance, key)
+    """The check, and the bands as metadata for the materialization (plotted next to the values);
+    `history`: from metric_history."""
     outside, bands = {}, {}
     for name, value in observed.items():
         relative, absolute = (0.1, 1.0) if name == ROWS_METRIC else (0.0, 0.02)

@@ -1,14 +1,20 @@
 """Evaluate a contract on a DataFrame in one pass.
 
 The structure (columns, types, no extras) is checked by pandera's PySpark backend at schema-only depth,
-which reads no data. Every value rule and the nullability of required columns become expressions of a
-single aggregation: one Spark job for the whole contract, however many rules it has. Only a failed rule
-costs one more small job, to fetch a few offending keys for the person who has to fix it.
+which reads no data. Every row-level rule and the nullability of required columns become expressions of a
+single aggregation: one pass over the data for the whole contract, however many rules it has. On a
+persisted DataFrame that has not been computed yet, this pass is also the one that computes and caches
+it, so the rules cost little more than the build. Uniqueness (the primary key and `unique` rules) needs
+a grouping: one more pass per distinct set of columns, over the cache, which for the usual contract
+(a `unique` rule on its one-column key) is one. Only a failed rule costs one more small job, to fetch
+a few offending keys for the person who has to fix it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column as SparkColumn
@@ -147,12 +153,33 @@ def _duplicate_examples(df: DataFrame, columns: list[str]) -> list[str]:
     return [", ".join(f"{c}={row[c]}" for c in columns) + f" ({row['count']} rows)" for row in rows]
 
 
-def evaluate_contract(
-    df: DataFrame, contract: Contract, extra_metrics: list[SparkColumn] = ()
-) -> ContractReport:
-    """Check `df` against `contract`; the caller should cache `df`, which is read once here.
+@dataclass(frozen=True)
+class Repeats:
+    key_duplicates: int  # rows beyond the first of each value, and every row with a null part
+    value_duplicates: int  # among rows without a null part only (a `unique` rule ignores nulls)
 
-    `extra_metrics` ride in the same aggregation (the governance gate's, for one).
+
+def _repeats(df: DataFrame, columns: list[str]) -> Repeats:
+    """One grouping by `columns`: a shuffle of those columns only. Mixed into the rules' aggregation,
+    a distinct count would make Spark expand every row once per distinct set (measured 2.6 s against
+    0.9 + 1.1 s apart for 1.5M orders)."""
+    complete = reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in columns])
+    n = F.col("_rows")
+    total, complete_rows, complete_groups = df.groupBy(*columns).agg(F.count(F.lit(1)).alias("_rows")).agg(
+        F.sum(n), F.sum(F.when(complete, n)), F.count(F.when(complete, 1))
+    ).collect()[0]
+    total, complete_rows = int(total or 0), int(complete_rows or 0)
+    return Repeats(total - complete_groups, complete_rows - complete_groups)
+
+
+def evaluate_contract(
+    df: DataFrame, contract: Contract, extra_metrics: list[SparkColumn] = (),
+    after_pass: Callable[[], None] | None = None,
+) -> ContractReport:
+    """Check `df` against `contract`; the caller should persist `df`, which is computed once here.
+
+    `extra_metrics` ride in the same aggregation (the governance gate's, for one); `after_pass` is
+    called once that pass is done (the build's time and Spark jobs end there, the checks' begin).
     """
     checks = {c.name: c for c in contract_checks(contract)}
     drift = schema_drift(df, contract)
@@ -173,21 +200,19 @@ def evaluate_contract(
     metrics += [_count_if(F.col(c).isNull()).alias(f"nulls_{i}") for i, c in enumerate(required)]
     for i, rule in enumerate(rules):
         if rule.rule == "unique":
-            non_null = F.count(F.col(rule.column))
-            metrics.append((non_null - F.countDistinct(F.col(rule.column))).alias(f"rule_{i}"))
-        else:
-            metrics.append(_count_if(_violation(rule)).alias(f"rule_{i}"))
-            if rule.rule in {"min", "max"}:
-                observed = F.min if rule.rule == "min" else F.max
-                metrics.append(observed(F.col(rule.column)).alias(f"observed_{i}"))
-    key = [c for c in contract.primary_key if c not in unusable]
-    if key:
-        # One column: the same distinct count as a `unique` rule on it, which Spark computes once.
-        # Several: a struct is never null, so rows with null key parts count as duplicates too.
-        distinct = F.countDistinct(F.col(key[0])) if len(key) == 1 else F.countDistinct(F.struct(*key))
-        metrics.append((F.count(F.lit(1)) - distinct).alias("key_duplicates"))
-    row = df.agg(*metrics, *extra_metrics).collect()[0]  # the one job that evaluates every rule
+            continue  # a grouping, below
+        metrics.append(_count_if(_violation(rule)).alias(f"rule_{i}"))
+        if rule.rule in {"min", "max"}:
+            observed = F.min if rule.rule == "min" else F.max
+            metrics.append(observed(F.col(rule.column)).alias(f"observed_{i}"))
+    row = df.agg(*metrics, *extra_metrics).collect()[0]  # the one pass over every row
+    if after_pass:
+        after_pass()
     rows = int(row["rows"])
+    key = [c for c in contract.primary_key if c not in unusable]
+    groupings = {tuple(key)} if key else set()
+    groupings |= {(r.column,) for r in rules if r.rule == "unique"}
+    repeats = {columns: _repeats(df, list(columns)) for columns in sorted(groupings)}
 
     if NULLABILITY_CHECK in checks:
         null_counts = {c: int(row[f"nulls_{i}"]) for i, c in enumerate(required)}
@@ -203,7 +228,7 @@ def evaluate_contract(
         )
 
     if PRIMARY_KEY_CHECK in checks:
-        duplicates = int(row["key_duplicates"]) if key else None
+        duplicates = repeats[tuple(key)].key_duplicates if key else None
         metadata: dict[str, Any] = {"duplicate_rows": duplicates, "rows": rows, "key": contract.primary_key}
         if duplicates:
             metadata["examples"] = _duplicate_examples(df, key)
@@ -222,7 +247,7 @@ def evaluate_contract(
             )
             continue
         index = rules.index(rule)
-        failing = int(row[f"rule_{index}"])
+        failing = repeats[(rule.column,)].value_duplicates if rule.rule == "unique" else int(row[f"rule_{index}"])
         metadata: dict[str, Any] = {"failing_rows": failing, "rows": rows}
         if rule.rule == "not_null":
             completeness = 1.0 if rows == 0 else (rows - failing) / rows

@@ -1,4 +1,8 @@
-"""The `mesh` command line."""
+"""The `mesh` command line.
+
+Commands that need Dagster or Spark import them inside the command, so that `mesh --help` and `mesh lint`
+(run on every commit, often in CI) do not pay for them.
+"""
 
 from __future__ import annotations
 

@@ -12,12 +12,8 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from mesh_platform import settings
-from mesh_platform.catalog import catalog_entries, search
-from mesh_platform.catalog.site import build_site
 from mesh_platform.cli.output import fail
-from mesh_platform.instance import get_instance
 from mesh_platform.mesh import all_contracts, find_contract
-from mesh_platform.product.docs import product_markdown
 
 app = typer.Typer(help="List, search and describe the mesh's products.", invoke_without_command=True)
 console = Console()
@@ -41,6 +37,9 @@ def catalog_command(
     """List products (all, or those matching every filter) with version, SLA, freshness, checks and usage."""
     if context.invoked_subcommand:
         return
+    from mesh_platform.catalog import catalog_entries, search
+    from mesh_platform.instance import get_instance
+
     entries = search(catalog_entries(all_contracts(), get_instance(), settings.lake_root()),
                      text, domain, owner, tag, column, pii)
     if output == "json":
@@ -63,6 +62,10 @@ def catalog_command(
 @app.command("show")
 def show_command(product: str = typer.Argument(..., help="DOMAIN.PRODUCT")) -> None:
     """The product's data dictionary: contract, columns, checks, access, state and lineage."""
+    from mesh_platform.catalog import catalog_entries
+    from mesh_platform.instance import get_instance
+    from mesh_platform.product.docs import product_markdown
+
     try:
         contract = find_contract(product)
     except LookupError as exc:
@@ -84,6 +87,10 @@ def docs_build_command(
     out: Path = typer.Option(Path("site"), "--out", "-o", help="Folder to write the site to."),
 ) -> None:
     """Write a static HTML site: a searchable index and one data-dictionary page per product."""
+    from mesh_platform.catalog import catalog_entries
+    from mesh_platform.catalog.site import build_site
+    from mesh_platform.instance import get_instance
+
     contracts = all_contracts()
     written = build_site(contracts, catalog_entries(contracts, get_instance(), settings.lake_root()), out)
     console.print(f"wrote {len(written)} pages to {out}/ (open {out / 'index.html'})")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from mesh_platform.instance import get_instance
 from mesh_platform.mesh import all_contracts
-from mesh_platform.monitoring.cost import WINDOW_DAYS, Cost, mesh_cost
+from mesh_platform.settings import COST_WINDOW_DAYS
+
+if TYPE_CHECKING:
+    from mesh_platform.monitoring.cost import Cost
 
 def _mib(n: int) -> str:
     return f"{n / 2**20:,.1f}"
@@ -22,10 +25,13 @@ def _row(table: Table, name: str, cost: Cost, style: str = "") -> None:
 
 
 def cost_command(
-    days: float = typer.Option(WINDOW_DAYS, "--days", help="Sum the publishes of the last DAYS days."),
+    days: float = typer.Option(COST_WINDOW_DAYS, "--days", help="Sum the publishes of the last DAYS days."),
     output: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """Spark CPU and wall time, bytes read and written per product and domain; storage held now."""
+    from mesh_platform.instance import get_instance
+    from mesh_platform.monitoring.cost import mesh_cost
+
     products, domains = mesh_cost(all_contracts(), get_instance(), days)
     if output == "json":
         print(json.dumps({"days": days, "products": [p.as_dict() for p in products],

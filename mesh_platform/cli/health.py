@@ -8,15 +8,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mesh_platform.instance import get_instance
 from mesh_platform.mesh import all_contracts
-from mesh_platform.monitoring.health import CDR_TARGET, mesh_health
 
 console = Console()
 
 
 def health_command(output: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
     """Per domain: cross-domain dependency ratio, discoverability, governance and freshness compliance."""
+    from mesh_platform.instance import get_instance
+    from mesh_platform.monitoring.health import CDR_TARGET, mesh_health
+
     rows = mesh_health(all_contracts(), get_instance())
     if output == "json":
         print(json.dumps([r.as_dict() for r in rows], indent=2))

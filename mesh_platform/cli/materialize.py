@@ -4,8 +4,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mesh_platform import runner
-from mesh_platform.spark import SparkUnavailable
 
 console = Console()
 
@@ -15,6 +13,9 @@ def materialize_command(
     as_of: str | None = typer.Option(None, "--as-of", help="As-of date, YYYY-MM-DD (default 1998-08-02)."),
 ) -> None:
     """Materialize products through Dagster (one run per domain, upstream domains first)."""
+    from mesh_platform import runner
+    from mesh_platform.spark import SparkUnavailable
+
     try:
         with console.status("starting") as status:
             results = runner.materialize(

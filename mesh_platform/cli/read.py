@@ -12,12 +12,9 @@ from rich.table import Table
 from mesh_platform import settings
 from mesh_platform.access.audit import reads, usage
 from mesh_platform.access.policy import AccessDenied, read_policy
-from mesh_platform.access.reader import audit_read, open_product
 from mesh_platform.cli.output import BAD_INPUT, DENIED, fail
 from mesh_platform.contracts.lifecycle import deprecation_notice
-from mesh_platform.instance import get_instance
 from mesh_platform.mesh import find_contract
-from mesh_platform.spark import SparkResource, SparkUnavailable
 from mesh_platform.storage.delta import TableMissing
 
 console = Console()
@@ -32,6 +29,10 @@ def read_command(
     output: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """Print a product's rows as consumer domain --as sees them (masked, filtered); exit 3 if denied."""
+    from mesh_platform.access.reader import audit_read, open_product
+    from mesh_platform.instance import get_instance
+    from mesh_platform.spark import SparkResource, SparkUnavailable
+
     lake_root = settings.lake_root()
     try:
         contract = find_contract(product)

@@ -14,9 +14,10 @@ from dagster import (
     asset,
 )
 
+from mesh_platform import settings
 from mesh_platform.governance.compliance import product_compliance, shares_by_domain
 from mesh_platform.mesh import all_contracts
-from mesh_platform.monitoring.cost import WINDOW_DAYS, mesh_cost
+from mesh_platform.monitoring.cost import mesh_cost
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
 from mesh_platform.monitoring.health import mesh_health as scorecard
 from mesh_platform.storage.layout import product_key
@@ -71,7 +72,7 @@ def mesh_health(context: AssetExecutionContext) -> MaterializeResult:
         "| domain | products | CDR | discoverability | governance | freshness |\n|---|---|---|---|---|---|\n" + table)})
 
 
-@_mesh_wide("cost", f"Compute (Spark CPU and wall seconds, bytes read and written) of the last {WINDOW_DAYS} "
+@_mesh_wide("cost", f"Compute (Spark CPU and wall seconds, bytes read and written) of the last {settings.COST_WINDOW_DAYS} "
             "days' publishes and storage held now, by product and domain. Also `mesh cost`.")
 def cost(context: AssetExecutionContext) -> MaterializeResult:
     products, domains = mesh_cost(CONTRACTS, context.instance)
@@ -91,7 +92,7 @@ defs = Definitions(
     assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost],
     sensors=[AutomationConditionSensorDefinition(
         "governance_propagation", target=AssetSelection.assets(compliance, mesh_health, cost),
-        default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=settings.sensor_interval(),
         description="Recomputes compliance, the health scorecard and cost whenever a product publishes.",
     ), freshness_alert_sensor(CONTRACTS)],
 )

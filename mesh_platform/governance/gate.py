@@ -32,17 +32,22 @@ class PiiProbe:
     """The string columns not declared pii, whose values the gate inspects."""
 
     columns: list[str]
+    expected_rows: int | None = None  # the previous publish's row count; None: inspect every value
 
     @classmethod
-    def for_frame(cls, df: DataFrame, contract: Contract) -> PiiProbe:
+    def for_frame(cls, df: DataFrame, contract: Contract, expected_rows: int | None = None) -> PiiProbe:
         declared = {c.name for c in contract.columns if c.pii}
+        # a column whose values the contract enumerates holds those values (its allowed_values rule checks)
+        enumerated = {r.column for r in contract.quality if r.rule == "allowed_values"}
         return cls([f.name for f in df.schema.fields
-                    if isinstance(f.dataType, StringType) and f.name not in declared and not f.name.startswith("_")])
+                    if isinstance(f.dataType, StringType) and f.name not in declared | enumerated
+                    and not f.name.startswith("_")], expected_rows)
 
-    def metrics(self, rows: int) -> list[Column]:
+    def metrics(self) -> list[Column]:
         """Regex counts over a uniform sample of about SAMPLE_ROWS rows: a column-level share needs no more,
-        and running every pattern over every value would cost more than the rest of the checks together."""
-        share = min(1.0, SAMPLE_ROWS / max(rows, 1))
+        and running every pattern over every value would cost more than the rest of the checks together.
+        The sample is sized from the previous publish, as these metrics ride in the pass that counts rows."""
+        share = min(1.0, SAMPLE_ROWS / self.expected_rows) if self.expected_rows else 1.0
         found = []
         for i, name in enumerate(self.columns):
             # Spark forbids rand() inside aggregates, so the sample is drawn by a hash of the value

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from dagster import AssetRecordsFilter, DagsterInstance
 
 from mesh_platform.contracts.model import Contract
+from mesh_platform.settings import COST_WINDOW_DAYS
 from mesh_platform.storage.layout import product_key
 
-WINDOW_DAYS = 30
 MAX_PUBLISHES = 10_000
 
 
@@ -67,7 +67,7 @@ def product_cost(contract: Contract, instance: DagsterInstance, since: float) ->
 
 
 def mesh_cost(
-    contracts: Mapping[str, Contract], instance: DagsterInstance, days: float = WINDOW_DAYS
+    contracts: Mapping[str, Contract], instance: DagsterInstance, days: float = COST_WINDOW_DAYS
 ) -> tuple[list[ProductCost], dict[str, Cost]]:
     """Each product's cost over the last `days`, and each domain's total."""
     since = time.time() - days * 86400

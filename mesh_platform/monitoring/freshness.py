@@ -21,6 +21,7 @@ from dagster._core.definitions.freshness import FreshnessState  # not exported a
 from dagster._core.event_api import EventRecordsFilter
 from dagster._core.events import DagsterEventType
 
+from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
 from mesh_platform.monitoring.alerts import FreshnessAlert, configured_sinks, deliver
 from mesh_platform.storage.layout import product_key
@@ -48,7 +49,7 @@ def freshness_alert_sensor(contracts: Mapping[str, Contract]):
 
     @sensor(
         name="freshness_alerts",
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=settings.sensor_interval(),
         default_status=DefaultSensorStatus.RUNNING,
         description="Sends an alert when a product starts failing its freshness SLA, and when it recovers "
         "(log file MESH_ALERT_LOG, webhook MESH_ALERT_WEBHOOK).",

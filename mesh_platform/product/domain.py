@@ -124,7 +124,7 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
             f"{domain}_propagation",
             target=AssetSelection.assets(*automated),
             default_status=DefaultSensorStatus.RUNNING,
-            minimum_interval_seconds=15,
+            minimum_interval_seconds=settings.sensor_interval(),
             description=f"Rebuilds {domain} products when the products they consume publish a new version.",
         )
     ] if automated else []

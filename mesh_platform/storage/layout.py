@@ -7,17 +7,23 @@ dagster-deltalake places a table at `<root_uri>/<schema>/<table>`; the platform 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dagster import AssetKey
+if TYPE_CHECKING:
+    from dagster import AssetKey
 
 BRONZE, GOLD = "bronze", "gold"
 
 
 def bronze_key(domain: str, table: str) -> AssetKey:
+    from dagster import AssetKey  # here, not at the top: paths are needed by `mesh lint`, Dagster is not
+
     return AssetKey([domain, BRONZE, table])
 
 
 def product_key(domain: str, product: str) -> AssetKey:
+    from dagster import AssetKey
+
     return AssetKey([domain, product])
 
 
