@@ -197,7 +197,8 @@ def measure(bench: ProductBench, runs: int, reference_runs: int) -> dict:
         per_rule_validation(bench.build(cached=False), bench.contract)
         times["per_rule"].append(time.perf_counter() - started)
     check_jobs = [j for s in ("pass", "groupings", "gate") for j in jobs.jobs(s)]
-    return {"rows": rows, **{k: statistics.median(v) for k, v in times.items()},
+    return {"rows": rows, "runs": {k: [round(x, 2) for x in v] for k, v in times.items()},
+            **{k: statistics.median(v) for k, v in times.items()},
             "steps": {k: statistics.median(v) for k, v in steps.items()},
             "check_jobs": check_jobs, "rule_jobs": jobs.jobs("per_rule")}
 
@@ -234,6 +235,7 @@ def run(args) -> list[dict]:
               f"(checks + gate {m['checks']:.2f}s, {len(m['check_jobs'])} Spark jobs), one job per rule "
               f"{m['per_rule']:.2f}s, on the cache {m['per_rule_cached']:.2f}s ({len(m['rule_jobs'])} jobs)", flush=True)
         print("  checked build by step: " + ", ".join(f"{k} {v:.2f}s" for k, v in m["steps"].items()))
+        print("  runs: " + "; ".join(f"{k} {v}" for k, v in m["runs"].items()))
         print("  checks' jobs: " + ", ".join(f"#{i} {s:.2f}s {n.split(' at ')[0]}" for i, s, n in m["check_jobs"]))
     n = len(products)
     rows += [result(f"all {n} products: checks + gate", totals["checks"], "build", totals["build"],
