@@ -5,10 +5,9 @@
 One `mesh materialize` publishes the mesh (consumed products must exist, with their Dagster records),
 then in one Spark session in this process, for each product and run:
   (a) build alone: transform + audit columns, persisted and counted into Spark's cache;
-  (b) checked build: the factory's own sequence, calling the platform's functions: the same persisted
-      build, computed by the checks' aggregation (row rules, PII probe, drift metrics), then the key
-      groupings, published table, governance_outcome and drift outcomes. The checks' cost is (b) - (a),
-      paired per run;
+  (b) checked build: the factory's own check_build on the same persisted build, computed by the checks'
+      aggregation (row rules, PII probe, drift metrics), then the key groupings, governance gate and
+      drift. The checks' cost is (b) - (a), paired per run;
   (c) one job per rule, as the reference text validates: one count per contract column's nulls and per
       quality rule, a group-by count for each unique rule and the key, min/max by agg().first(); on the
       built DataFrame as the reference leaves it (not cached: each job recomputes the build; --reference-runs
@@ -43,15 +42,21 @@ class SparkJobs:
         self.jvm = self.sc._jsc.sc()
         self.prefix = f"bench-{uuid.uuid4().hex[:8]}"
         self.seconds: dict[str, float] = {}
+        self._began: tuple[str, float] | None = None
 
     def begin(self, name: str) -> None:
+        """Jobs from now on belong to step `name` (ending the step before, if one is open)."""
+        self.end()
         self._tag, self._began = f"{self.prefix}-{name}", (name, time.perf_counter())
         self.sc.addJobTag(self._tag)
 
     def end(self) -> None:
+        if self._began is None:
+            return
         name, began = self._began
         self.seconds[name] = time.perf_counter() - began
         self.sc.removeJobTag(self._tag)
+        self._began = None
 
     @contextmanager
     def step(self, name: str):
@@ -131,34 +136,18 @@ class ProductBench:
         df = with_audit_columns(self.transform(ctx), self.contract, datetime.now(UTC), self.read)
         return df.persist() if cached else df
 
-    def checks(self, df, jobs: SparkJobs) -> int:
-        """factory.product_asset's build and check phases, call for call (minus emitting Dagster results)."""
-        from mesh_platform.checks import evaluate_contract
-        from mesh_platform.checks.drift import (distribution_outcome, metric_history, null_share_metrics,
-                                                observed_distribution, previous_rows, schema_outcome)
-        from mesh_platform.checks.names import SCHEMA_CHECK
-        from mesh_platform.contracts.revisions import published_table
-        from mesh_platform.governance.gate import PiiProbe, governance_outcome
-        from mesh_platform.product.factory import _published_version_violations, _upstream_outcome
+    def checks(self, df, jobs: SparkJobs) -> None:
+        """factory.product_asset's build and check phases: the factory's own check_build."""
+        from mesh_platform.checks.drift import metric_history
+        from mesh_platform.product.factory import check_build
 
-        contract, history = self.contract, metric_history(self.instance, self.key)
+        history = metric_history(self.instance, self.key)
         jobs.begin("pass")  # the build, computed by the row-level checks' aggregation
-        probe = PiiProbe.for_frame(df, contract, expected_rows=previous_rows(history))
-        report = evaluate_contract(df, contract, [*probe.metrics(), *null_share_metrics(contract, df)],
-                                   lambda: (jobs.end(), jobs.begin("groupings")))
+        report, _ = check_build(df, self.contract, policies=self.policies, static=self.static, where=self.where,
+                                lake_root=self.lake, read=self.read, history=history,
+                                after_pass=lambda: jobs.begin("after_pass"))
         jobs.end()
-        with jobs.step("gate"):
-            published = published_table(self.lake, contract)
-            static = self.static + _published_version_violations(contract, published, self.where)
-            report.outcomes.append(governance_outcome(df, contract, report, probe, self.policies, static))
-            if contract.dependencies:
-                report.outcomes.append(_upstream_outcome(self.read))
-            observed = observed_distribution(contract, df, report.metrics, report.row_count)
-            distribution, _ = distribution_outcome(observed, history)
-            report.outcomes += [schema_outcome(df, contract, published, report.outcome(SCHEMA_CHECK).metadata),
-                                distribution]
         assert not report.blocking_failures, [o.name for o in report.blocking_failures]
-        return report.row_count
 
 
 def result(name: str, value: float, baseline: str, base: float, target: float, at_most: bool, **extra) -> dict:
@@ -190,13 +179,13 @@ def measure(bench: ProductBench, runs: int, reference_runs: int) -> dict:
             times["per_rule_cached"].append(jobs.seconds["per_rule"])
             df.unpersist()
         times["checks"].append(times["checked"][-1] - times["build"][-1])
-        for name in ("pass", "groupings", "gate"):
+        for name in ("pass", "after_pass"):
             steps[name].append(jobs.seconds[name])
     for _ in range(reference_runs):
         started = time.perf_counter()
         per_rule_validation(bench.build(cached=False), bench.contract)
         times["per_rule"].append(time.perf_counter() - started)
-    check_jobs = [j for s in ("pass", "groupings", "gate") for j in jobs.jobs(s)]
+    check_jobs = [j for s in ("pass", "after_pass") for j in jobs.jobs(s)]
     return {"rows": rows, "runs": {k: [round(x, 2) for x in v] for k, v in times.items()},
             **{k: statistics.median(v) for k, v in times.items()},
             "steps": {k: statistics.median(v) for k, v in steps.items()},
@@ -233,7 +222,8 @@ def run(args) -> list[dict]:
                         PER_RULE_TARGET, False, **jobs)]
         print(f"{key} ({m['rows']:,} rows): build {m['build']:.2f}s, checked build {m['checked']:.2f}s "
               f"(checks + gate {m['checks']:.2f}s, {len(m['check_jobs'])} Spark jobs), one job per rule "
-              f"{m['per_rule']:.2f}s, on the cache {m['per_rule_cached']:.2f}s ({len(m['rule_jobs'])} jobs)", flush=True)
+              f"{m['per_rule']:.2f}s, on the cache {m['per_rule_cached']:.2f}s ({len(m['rule_jobs'])} jobs)",
+              flush=True)
         print("  checked build by step: " + ", ".join(f"{k} {v:.2f}s" for k, v in m["steps"].items()))
         print("  runs: " + "; ".join(f"{k} {v}" for k, v in m["runs"].items()))
         print("  checks' jobs: " + ", ".join(f"#{i} {s:.2f}s {n.split(' at ')[0]}" for i, s, n in m["check_jobs"]))

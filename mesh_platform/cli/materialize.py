@@ -4,7 +4,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-
 console = Console()
 
 

@@ -72,8 +72,8 @@ def mesh_health(context: AssetExecutionContext) -> MaterializeResult:
         "| domain | products | CDR | discoverability | governance | freshness |\n|---|---|---|---|---|---|\n" + table)})
 
 
-@_mesh_wide("cost", f"Compute (Spark CPU and wall seconds, bytes read and written) of the last {settings.COST_WINDOW_DAYS} "
-            "days' publishes and storage held now, by product and domain. Also `mesh cost`.")
+@_mesh_wide("cost", "Compute (Spark CPU and wall seconds, bytes read and written) of the last "
+            f"{settings.COST_WINDOW_DAYS} days' publishes and storage held now, by product and domain. Also `mesh cost`.")
 def cost(context: AssetExecutionContext) -> MaterializeResult:
     products, domains = mesh_cost(CONTRACTS, context.instance)
     table = "\n".join(

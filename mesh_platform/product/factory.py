@@ -2,7 +2,7 @@
 
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -179,6 +179,30 @@ def _published_version_violations(contract: Contract, published: PublishedTable 
     return version_violations(published.contract, contract, where, f"published Delta v{published.version}")
 
 
+def check_build(
+    df: DataFrame, contract: Contract, *, policies: Policies, static: list, where: str, lake_root: Path,
+    read: list[UpstreamVersion], history: dict[str, list[float]], after_pass: Callable[[], None] | None = None,
+) -> tuple[ContractReport, dict[str, float]]:
+    """Every check of a persisted build: the contract's aggregation (the pass that computes the build,
+    then `after_pass`), the key groupings, the governance gate, upstream health and drift.
+
+    `static`: the contract's lint violations; `history`: drift.metric_history of the product.
+    Returns the report and the drift metrics with their bands (materialization metadata).
+    """
+    probe = PiiProbe.for_frame(df, contract, expected_rows=previous_rows(history))
+    report = evaluate_contract(df, contract, [*probe.metrics(), *null_share_metrics(contract, df)], after_pass)
+    published = published_table(lake_root, contract)  # the version this build would replace
+    static = static + _published_version_violations(contract, published, where)
+    report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static))
+    if contract.dependencies:
+        report.outcomes.append(_upstream_outcome(read))
+    observed = observed_distribution(contract, df, report.metrics, report.row_count)
+    distribution, bands = distribution_outcome(observed, history)
+    contract_drift = report.outcome(SCHEMA_CHECK).metadata
+    report.outcomes += [schema_outcome(df, contract, published, contract_drift), distribution]
+    return report, {**observed, **bands}
+
+
 def product_asset(
     contract: Contract,
     transform: Transform,
@@ -242,28 +266,17 @@ def product_asset(
         )
         history = metric_history(context.instance, key)
         started = time.perf_counter()
+        built = started
         df = with_audit_columns(transform(build), contract, datetime.now(UTC), read).persist()
+
+        def pass_done() -> None:  # no count first: the checks' aggregation computes and caches the build
+            nonlocal built
+            built = time.perf_counter()
+            observation.phase("checks")
+
         try:
-            # No count first: the checks' aggregation is the pass that computes and caches the build,
-            # so the row-level rules, the PII probe and the drift metrics cost little beyond it.
-            probe = PiiProbe.for_frame(df, contract, expected_rows=previous_rows(history))
-            built = []
-
-            def pass_done() -> None:
-                built.append(time.perf_counter())
-                observation.phase("checks")
-
-            report = evaluate_contract(df, contract, [*probe.metrics(), *null_share_metrics(contract, df)], pass_done)
-            rows = report.row_count
-            published = published_table(lake_root, contract)  # the version this build would replace
-            static = static_violations + _published_version_violations(contract, published, where)
-            report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static))
-            if contract.dependencies:
-                report.outcomes.append(_upstream_outcome(read))
-            observed = observed_distribution(contract, df, report.metrics, rows)
-            distribution, bands = distribution_outcome(observed, history)
-            contract_drift = report.outcome(SCHEMA_CHECK).metadata
-            report.outcomes += [schema_outcome(df, contract, published, contract_drift), distribution]
+            report, drift = check_build(df, contract, policies=policies, static=static_violations, where=where,
+                                        lake_root=lake_root, read=read, history=history, after_pass=pass_done)
             checked = time.perf_counter()
             publishes = not report.blocking_failures
             yield from _check_results(report, key, publishes)
@@ -273,10 +286,9 @@ def product_asset(
             metadata = {
                 "as_of": mesh.as_of,
                 "contract_version": contract.version,
-                "build_seconds": round(built[0] - started, 3),  # with the row-level checks of the same pass
-                "check_seconds": round(checked - built[0], 3),  # key groupings, governance gate, drift
-                **observed,  # with their bands: plotted over time on the asset's page
-                **bands,
+                "build_seconds": round(built - started, 3),  # with the row-level checks of the same pass
+                "check_seconds": round(checked - built, 3),  # key groupings, governance gate, drift
+                **drift,  # with their bands: plotted over time on the asset's page
             }
             if read:
                 metadata["source_versions"] = MetadataValue.json(versions)
