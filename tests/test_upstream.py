@@ -135,3 +135,25 @@ def test_refused_build_does_not_taint_the_version_that_stays_current(lake_root, 
     assert not materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False).success
     result = _build_report(instance, _report("fail"), _contract(STOCK))
     assert result.success and _published_report(lake_root)["_source_products"] == [f"depot.stock@v{good}"]
+
+
+def _crashing_build(ctx):
+    raise RuntimeError("bronze table unreadable")
+
+
+@pytest.mark.parametrize("on_stale", ["use_last_good", "fail"])
+def test_crashed_build_is_no_verdict_and_consumers_keep_reading_the_good_version(
+        lake_root, instance, spark, on_stale):
+    good = _publish_stock(lake_root, instance, [4, 5])
+    assets = [bronze_spec("depot", "stock", "team:depot"), product_asset(_contract(STOCK), _crashing_build)]
+    crashed = materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False)
+    (failure,) = [e for e in crashed.all_events if e.is_step_failure]
+    assert "bronze table unreadable" in failure.step_failure_data.error.cause.message
+    # The crash left its checks planned and never evaluated: consumers must still build, every time.
+    for _ in range(2):
+        result = _build_report(instance, _report(on_stale), _contract(STOCK))
+        assert result.success, _failure_message(result)
+        row = _published_report(lake_root)
+        assert row["total"] == 9 and row["_source_products"] == [f"depot.stock@v{good}"]
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "upstream_health"]
+    assert check.passed

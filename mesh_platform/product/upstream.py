@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import AssetCheckKey, AssetKey, DagsterInstance, Failure
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey, DagsterInstance, Failure
+from dagster._core.storage.asset_check_execution_record import (
+    COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
+    AssetCheckExecutionRecord,
+    AssetCheckExecutionRecordStatus,
+)
 
 from mesh_platform.checks.specs import contract_checks
 from mesh_platform.contracts.model import Contract, Dependency
@@ -41,6 +45,18 @@ class UpstreamVersion:
         return f"{self.product}@v{self.version}"
 
 
+def _verdict(record: AssetCheckExecutionRecord) -> AssetCheckEvaluation | None:
+    """The evaluation a check record holds, or None while it is only planned.
+
+    A build that crashed (killed, or its transform raised) leaves its checks planned and never
+    evaluated: Dagster stores an AssetCheckEvaluationPlanned event for them, which is no verdict.
+    """
+    if record.status not in COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES or record.event is None:
+        return None
+    data = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
+    return data if isinstance(data, AssetCheckEvaluation) else None
+
+
 def _failed_materialization_runs(instance: DagsterInstance, key: AssetKey, upstream: Contract) -> set[str]:
     """Runs whose materialization of `key` has a failed blocking check as its latest verdict."""
     failed: set[str] = set()
@@ -50,12 +66,14 @@ def _failed_materialization_runs(instance: DagsterInstance, key: AssetKey, upstr
         )
         seen: set[str] = set()
         for record in history:  # newest first: the first verdict per target wins
-            evaluation = record.event.dagster_event.event_specific_data if record.event else None
-            published = evaluation.metadata.get(PUBLISHES) if evaluation else None
+            evaluation = _verdict(record)
+            if evaluation is None:  # planned, never evaluated (a crashed build): no new verdict
+                continue
+            published = evaluation.metadata.get(PUBLISHES)
             if published is not None and not published.value:
                 continue
             target = record.run_id if published is not None else getattr(
-                evaluation and evaluation.target_materialization_data, "run_id", None
+                evaluation.target_materialization_data, "run_id", None
             )
             if target and target not in seen:
                 seen.add(target)
