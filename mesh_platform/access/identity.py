@@ -29,7 +29,7 @@ from pathlib import Path
 from mesh_platform.storage.layout import platform_path
 
 ADMIN = "admin"
-PRINCIPAL = re.compile(r"^(admin|(domain|team):[a-z][a-z0-9_]*)$")
+PRINCIPAL = re.compile(r"^(admin|(domain|team):[A-Za-z][A-Za-z0-9_]*)$")  # a contract's domain identifier
 TOKEN = re.compile(r"^mesh_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -77,7 +77,7 @@ def registry_exists(lake_root: Path) -> bool:
 def check_principal(principal: str) -> str:
     if not PRINCIPAL.match(principal):
         raise ValueError(f"principal {principal!r}: expected admin, domain:<domain> or team:<domain> "
-                         "(lower case, e.g. domain:marketing)")
+                         "(e.g. domain:marketing)")
     return principal
 
 
