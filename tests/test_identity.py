@@ -123,6 +123,17 @@ def test_the_registry_stores_only_hashes_in_a_private_file(lake):
         registry.verify(lake, token)
 
 
+def test_concurrent_issues_all_land_in_the_registry(lake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin_token(lake)
+    with ThreadPoolExecutor(8) as pool:
+        tokens = list(pool.map(lambda i: issued(lake, f"domain:d{i}")[1], range(16)))
+    assert sorted(registry.verify(lake, t).principal for t in tokens) == sorted(f"domain:d{i}" for i in range(16))
+    assert len(registry.credentials(lake)) == 17
+    assert sorted(p.name for p in registry.registry_path(lake).parent.iterdir()) == ["identities.json", "identities.lock"]
+
+
 def test_local_mode_works_and_says_so(lake, cli, spark):
     read = cli("read", REVENUE, "--as", "marketing", "--format", "json")
     assert read.exit_code == 0, read.output
@@ -283,3 +294,31 @@ def test_the_secret_never_reaches_outputs_the_registry_or_the_event_log(lake, cl
     for path in files:
         data = path.read_bytes()
         assert not any(s.encode() in data for s in secrets_), path
+
+
+def test_only_an_admin_issues_and_lists_and_save_keeps_the_secret_off_the_screen(lake, cli):
+    assert "no identity registry in" in one_line_refusal(cli("identity", "issue", "--principal", "domain:sales"))
+    saved = cli("identity", "init", "--save")
+    credentials = lake.parent / "credentials"
+    assert saved.exit_code == 0 and f"saved to {credentials}" in saved.stdout, saved.output
+    admin = credentials.read_text().strip()
+    assert registry.token_id(admin) and admin not in saved.output and stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert cli("identity", "whoami").stdout.startswith(f"admin (credential {registry.token_id(admin)}")
+    assert "enforcement is on already" in one_line_refusal(cli("identity", "init"))
+
+    _, marketing = issued(lake, "domain:marketing")
+    for command in (("identity", "issue", "--principal", "admin"), ("identity", "list")):
+        assert "this needs an admin credential" in one_line_refusal(cli(*command, token=marketing))
+    assert one_line_refusal(cli("identity", "issue", "--principal", "sales", token=admin), code=2) == (
+        "error: principal 'sales': expected admin, domain:<domain> or team:<domain> (e.g. domain:marketing)")
+    assert "--expires '5 days'" in one_line_refusal(
+        cli("identity", "issue", "--principal", "domain:sales", "--expires", "5 days", token=admin), code=2)
+    issued_to_file = cli("identity", "issue", "--principal", "team:sales", "--save")  # the admin's file
+    assert issued_to_file.exit_code == 0, issued_to_file.output
+    assert [registry.verify(lake, t).principal for t in credentials.read_text().split()] == ["admin", "team:sales"]
+
+    # An admin who lost their credential: the registry's owner gets a new one, the others stay valid.
+    recovered = cli("identity", "init", "--recover")
+    assert recovered.exit_code == 0, recovered.output
+    assert [c.principal for c in registry.credentials(lake)] == ["admin", "domain:marketing", "team:sales", "admin"]
+    assert registry.verify(lake, marketing).principal == "domain:marketing"

@@ -71,7 +71,15 @@ def registry_path(lake_root: Path) -> Path:
 
 
 def registry_exists(lake_root: Path) -> bool:
-    return registry_path(lake_root).exists()
+    """Fails closed: a registry this process cannot even see is an error, not local mode."""
+    path = registry_path(lake_root)
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise IdentityError(f"cannot check for an identity registry at {path} ({exc.strerror})") from None
+    return True
 
 
 def check_principal(principal: str) -> str:
@@ -117,7 +125,12 @@ def _refuse_loose_mode(path: Path) -> None:
 def _read(path: Path) -> list[Credential]:
     _refuse_loose_mode(path)
     try:
-        data = json.loads(path.read_text())
+        text = path.read_text()
+    except OSError as exc:
+        raise IdentityError(f"cannot read {path} ({exc.strerror}): credentials are verified by the process "
+                            "that acts, so it must be able to read the registry") from None
+    try:
+        data = json.loads(text)
         if data.get("format") != FORMAT:
             raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
         return [Credential(**record) for record in data["credentials"]]
@@ -155,8 +168,7 @@ def _locked(lake_root: Path) -> Iterator[Path]:
 
 def credentials(lake_root: Path) -> list[Credential]:
     """Every credential ever issued in this lake, oldest first (empty in local mode)."""
-    path = registry_path(lake_root)
-    return _read(path) if path.exists() else []
+    return _read(registry_path(lake_root)) if registry_exists(lake_root) else []
 
 
 # --- issue, verify, revoke -----------------------------------------------------------------------------
