@@ -12,7 +12,7 @@ import shutil
 import stat
 import subprocess
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -101,7 +101,7 @@ def test_issue_verify_expire_and_revoke(lake):
     time.sleep(1.2)
     with pytest.raises(IdentityError, match=f"credential {short.id} for domain:marketing expired at "):
         registry.verify(lake, short_token)
-    states = {c.id: c.state(registry._now()) for c in registry.credentials(lake)}
+    states = {c.id: c.state(datetime.now(UTC)) for c in registry.credentials(lake)}
     assert states == {admin.id: "active", short.id: "expired", lasting.id: "revoked"}
     with pytest.raises(IdentityError, match="enforcement is on already"):
         registry.init(lake, None)

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from mesh_platform import settings
 from mesh_platform.access.audit import reads, usage
-from mesh_platform.access.policy import AccessDenied, read_policy
 from mesh_platform.access.credentials import domain_principals
+from mesh_platform.access.policy import AccessDenied, read_policy
 from mesh_platform.cli.identity import acting_as
 from mesh_platform.cli.output import BAD_INPUT, DENIED, fail
 from mesh_platform.contracts.lifecycle import deprecation_notice
