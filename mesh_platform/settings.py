@@ -18,6 +18,9 @@
 | MESH_ALERT_LOG       | <lake>/_platform/alerts.jsonl | every freshness alert appended as a JSON line |
 | MESH_ALERT_WEBHOOK   | (unset)       | URL each freshness alert is POSTed to                      |
 | DAGSTER_HOME         | ./.dagster    | Dagster instance folder (run history, event log)          |
+| MESH_TOKEN           | (unset)       | the credential a client presents (`mesh identity issue`)  |
+| MESH_CREDENTIALS_FILE | ~/.config/mesh/credentials | credentials, one a line; must be mode 0600 |
+| MESH_IDENTITY        | auto          | auto: enforced once `mesh identity init` ran; enforce: never local mode |
 """
 
 from __future__ import annotations
@@ -121,3 +124,19 @@ def alert_log() -> Path:
 
 def alert_webhook() -> str | None:
     return os.environ.get("MESH_ALERT_WEBHOOK") or None
+
+
+def token() -> str | None:
+    return os.environ.get("MESH_TOKEN") or None
+
+
+def credentials_file() -> Path | None:
+    value = os.environ.get("MESH_CREDENTIALS_FILE")
+    return Path(value) if value else None
+
+
+def identity_mode() -> str:
+    value = os.environ.get("MESH_IDENTITY", "auto")
+    if value not in {"auto", "enforce"}:
+        raise ValueError(f"MESH_IDENTITY={value!r}: expected auto or enforce")
+    return value

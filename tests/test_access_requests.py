@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
 from typer.testing import CliRunner
 
+from mesh_platform.access import identity
 from mesh_platform.access.change import propose_consumer
 from mesh_platform.access.policy import AccessDenied, read_policy
 from mesh_platform.cli import app
@@ -34,12 +36,28 @@ def repo(tmp_path):
     return root
 
 
+# The principal each command acts as: --as D needs domain:D's credential, --by team:X team:X's.
+PRINCIPALS = ("domain:sales", "domain:supply_chain", "domain:marketing", "team:sales", "team:finance")
+
+
 @pytest.fixture
 def mesh(tmp_path, monkeypatch):
-    monkeypatch.setenv("MESH_LAKE_ROOT", str(tmp_path / "lake"))
+    """The CLI on a lake that enforces identity, presenting the credential of whom each command acts as."""
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("MESH_LAKE_ROOT", str(lake))
     monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.delenv("MESH_CREDENTIALS_FILE", raising=False)
+    identity.init(lake, timedelta(hours=1))
+    admin = identity.credentials(lake)[0]
+    tokens = {p: identity.issue(lake, p, timedelta(hours=1), admin)[1] for p in PRINCIPALS}
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
+
+    def invoke(*args: str):
+        acting = args[args.index("--as") + 1] if "--as" in args else None
+        principal = f"domain:{acting}" if acting else args[args.index("--by") + 1] if "--by" in args else None
+        return runner.invoke(app, list(args), env={"MESH_TOKEN": tokens.get(principal)})
+
+    return invoke
 
 
 def request_id(output: str) -> str:

@@ -11,6 +11,7 @@ _HOMES = {
     "ReadPolicy": "mesh_platform.access.policy",
     "read_policy": "mesh_platform.access.policy",
     "DeprecatedProductWarning": "mesh_platform.access.reader",
+    "IdentityError": "mesh_platform.access.identity",
     "read_product": "mesh_platform.access.reader",
 }
 

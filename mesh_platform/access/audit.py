@@ -32,6 +32,7 @@ SCHEMA = pa.schema([
     ("run_id", pa.string()),
     ("read_by", pa.string()),  # the consuming asset, for reads in Dagster runs
     ("deprecation", pa.string()),  # the notice given when the major read was deprecated
+    ("credential", pa.string()),  # id of the verified credential (never its secret); null: unverified or a build
 ])
 
 
@@ -49,6 +50,7 @@ class ReadEvent:
     run_id: str | None = None
     read_by: str | None = None
     deprecation: str | None = None
+    credential: str | None = None
 
 
 @dataclass(frozen=True)

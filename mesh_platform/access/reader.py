@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from mesh_platform import settings
 from mesh_platform.access.audit import ReadEvent, reads, record, usage
+from mesh_platform.access.credentials import LocalIdentityWarning, authenticate, domain_principals
 from mesh_platform.access.masking import apply_masking, masking_salt
 from mesh_platform.access.policy import ReadPolicy, read_policy
 from mesh_platform.contracts.lifecycle import deprecation_notice
@@ -47,13 +48,14 @@ class ProductRead:
         """Rows the consumer can see: free from the Delta log, one count when a row filter applies."""
         return self.df.count() if self.policy.row_filter else self.stats_rows
 
-    def event(self, rows: int, via: str, run_id: str | None = None, read_by: str | None = None) -> ReadEvent:
+    def event(self, rows: int, via: str, run_id: str | None = None, read_by: str | None = None,
+              credential: str | None = None) -> ReadEvent:
         return ReadEvent(
             product=self.contract.key, version=self.version, consumer=self.policy.consumer,
             read_at=datetime.now(UTC), columns=list(self.df.columns), rows=rows,
             masked=sorted(set(self.policy.masking) & set(self.df.columns)),
             row_filter=self.policy.row_filter, via=via, run_id=run_id, read_by=read_by,
-            deprecation=deprecation_notice(self.contract),
+            deprecation=deprecation_notice(self.contract), credential=credential,
         )
 
 
@@ -102,9 +104,10 @@ def usage_observation(lake_root: Path, product: str) -> AssetObservation:
 
 
 def audit_read(
-    read: ProductRead, lake_root: Path, rows: int, via: str, run_id: str | None = None, read_by: str | None = None
+    read: ProductRead, lake_root: Path, rows: int, via: str, run_id: str | None = None, read_by: str | None = None,
+    credential: str | None = None,
 ) -> AssetObservation:
-    record(lake_root, read.event(rows, via, run_id, read_by))
+    record(lake_root, read.event(rows, via, run_id, read_by, credential))
     return usage_observation(lake_root, read.contract.key)
 
 
@@ -116,20 +119,26 @@ def read_product(
     columns: list[str] | None = None,
     spark: SparkSession | None = None,
     instance: DagsterInstance | None = None,
+    credential: str | None = None,
 ) -> DataFrame:
     """Read a published product (`domain.product`) as consumer domain `as_domain`.
 
     For notebooks and ad-hoc PySpark: the same policy as Dagster builds (AccessDenied when the
     contract does not list `as_domain`), masking and row filters applied, the read audited and its
-    usage shown on the product's asset in the Dagster UI.
+    usage shown on the product's asset in the Dagster UI. Once the lake enforces identity, acting as
+    `as_domain` needs a credential for it (`credential`, else MESH_TOKEN or the credentials file):
+    IdentityError otherwise.
     """
     lake_root = settings.lake_root()
+    identity = authenticate(lake_root, domain_principals(as_domain), credential)
+    if identity.notice():
+        warnings.warn(identity.notice(), LocalIdentityWarning, stacklevel=2)
     spark = spark or SparkResource.from_env().spark_session
     contract = find_contract(product)
     notice = deprecation_notice(contract)
     if notice:
         warnings.warn(notice, DeprecatedProductWarning, stacklevel=2)
     read = open_product(spark, contract, as_domain, lake_root, version, columns)
-    observation = audit_read(read, lake_root, read.visible_rows(), via="api")
+    observation = audit_read(read, lake_root, read.visible_rows(), via="api", credential=identity.credential_id)
     (instance or get_instance()).report_runless_asset_event(observation)
     return read.df

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import write_deltalake
 
+from mesh_platform.access.credentials import Identity, domain_principals
 from mesh_platform.contracts.model import Contract
 from mesh_platform.storage.delta import TableMissing, open_table
 from mesh_platform.storage.layout import platform_path
@@ -79,7 +80,10 @@ def find(lake_root: Path, request_id: str) -> AccessRequest:
     raise RequestError(f"no access request {request_id!r} (see `mesh access list`)")
 
 
-def request_access(lake_root: Path, contract: Contract, consumer: str, reason: str) -> AccessRequest:
+def request_access(lake_root: Path, contract: Contract, consumer: str, reason: str, by: Identity) -> AccessRequest:
+    """`by` (from credentials.authenticate) must act as `consumer`: no one asks in another domain's name."""
+    if by.principal not in domain_principals(consumer):
+        raise RequestError(f"{by.principal} may not request access as {consumer}")
     if consumer == contract.domain or consumer in contract.access.consumers:
         raise RequestError(f"{consumer} can already read {contract.key}")
     if not reason.strip():
@@ -91,21 +95,22 @@ def request_access(lake_root: Path, contract: Contract, consumer: str, reason: s
     return _append(lake_root, request)
 
 
-def _pending(lake_root: Path, request_id: str, by: str) -> AccessRequest:
+def _pending(lake_root: Path, request_id: str, by: Identity) -> AccessRequest:
+    """`by` comes from credentials.authenticate: verified once enforcement is on."""
     request = find(lake_root, request_id)
     if request.status != "pending":
         raise RequestError(f"request {request_id} is already {request.status}")
-    if by != request.owner:
+    if by.principal != request.owner:
         raise RequestError(f"only {request.owner}, the owner of {request.product}, decides request {request_id}")
     return request
 
 
-def deny(lake_root: Path, request_id: str, by: str, reason: str) -> AccessRequest:
+def deny(lake_root: Path, request_id: str, by: Identity, reason: str) -> AccessRequest:
     request = _pending(lake_root, request_id, by)
-    return _append(lake_root, replace(request, status="denied", decided_by=by, note=reason))
+    return _append(lake_root, replace(request, status="denied", decided_by=by.principal, note=reason))
 
 
-def grant(lake_root: Path, request_id: str, by: str, propose: Callable[[AccessRequest], str]) -> AccessRequest:
+def grant(lake_root: Path, request_id: str, by: Identity, propose: Callable[[AccessRequest], str]) -> AccessRequest:
     """`propose` writes the contract change for review and says where it is."""
     request = _pending(lake_root, request_id, by)
-    return _append(lake_root, replace(request, status="granted", decided_by=by, note=propose(request)))
+    return _append(lake_root, replace(request, status="granted", decided_by=by.principal, note=propose(request)))

@@ -12,6 +12,8 @@ from rich.table import Table
 from mesh_platform import settings
 from mesh_platform.access import requests as access_requests
 from mesh_platform.access.change import propose_consumer
+from mesh_platform.access.credentials import domain_principals
+from mesh_platform.cli.identity import acting_as
 from mesh_platform.cli.output import fail
 from mesh_platform.mesh import DOMAINS_DIR, contract_file, find_contract
 
@@ -25,9 +27,11 @@ def request_command(
     as_domain: str = typer.Option(..., "--as", help="The domain that needs to read it."),
     reason: str = typer.Option(..., "--reason", help="What the data is for."),
 ) -> None:
-    """Ask a product's owner for read access."""
+    """Ask a product's owner for read access (needs a credential for --as once enforcement is on)."""
+    identity = acting_as(settings.lake_root(), domain_principals(as_domain))
     try:
-        request = access_requests.request_access(settings.lake_root(), find_contract(product), as_domain, reason)
+        request = access_requests.request_access(settings.lake_root(), find_contract(product), as_domain, reason,
+                                                 identity)
     except (LookupError, access_requests.RequestError) as exc:
         raise fail(str(exc)) from None
     console.print(f"request {request.request_id}: {as_domain} asks {request.owner} to read {product}")
@@ -60,13 +64,18 @@ def grant_command(
     by: str = typer.Option(..., "--by", help="The owner team deciding, e.g. team:sales."),
     domains_dir: Path = typer.Option(DOMAINS_DIR, "--domains-dir", help="Folder holding the domain folders."),
 ) -> None:
-    """Grant a request: proposes the contract change (a git branch) for review and merge."""
+    """Grant a request: proposes the contract change (a git branch) for review and merge.
+
+    Needs the credential of the --by team once enforcement is on; the request says which team decides.
+    """
+    identity = acting_as(settings.lake_root(), (by,))
+
     def propose(request: access_requests.AccessRequest) -> str:
         return propose_consumer(contract_file(request.product, domains_dir), request.consumer,
                                 request.request_id, by)
 
     try:
-        request = access_requests.grant(settings.lake_root(), request_id, by, propose)
+        request = access_requests.grant(settings.lake_root(), request_id, identity, propose)
     except access_requests.RequestError as exc:
         raise fail(str(exc)) from None
     console.print(f"granted {request.request_id} ({request.consumer} -> {request.product}); {escape(request.note)}")
@@ -78,9 +87,10 @@ def deny_command(
     by: str = typer.Option(..., "--by", help="The owner team deciding, e.g. team:sales."),
     reason: str = typer.Option(..., "--reason", help="Why, for the requester."),
 ) -> None:
-    """Deny a request, with the reason the requester will see."""
+    """Deny a request, with the reason the requester will see (needs the --by team's credential)."""
+    identity = acting_as(settings.lake_root(), (by,))
     try:
-        request = access_requests.deny(settings.lake_root(), request_id, by, reason)
+        request = access_requests.deny(settings.lake_root(), request_id, identity, reason)
     except access_requests.RequestError as exc:
         raise fail(str(exc)) from None
     console.print(f"denied {request.request_id} ({request.consumer} -> {request.product})")

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 
 BAD_INPUT, DENIED = 2, 3
-_stderr = Console(stderr=True)
+_stderr = Console(stderr=True, soft_wrap=True)  # one line whatever the width: people grep it
 
 
 def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:

@@ -11,7 +11,9 @@ from rich.table import Table
 
 from mesh_platform import settings
 from mesh_platform.access.audit import reads, usage
+from mesh_platform.access.credentials import domain_principals
 from mesh_platform.access.policy import AccessDenied, read_policy
+from mesh_platform.cli.identity import acting_as
 from mesh_platform.cli.output import BAD_INPUT, DENIED, fail
 from mesh_platform.contracts.lifecycle import deprecation_notice
 from mesh_platform.mesh import find_contract
@@ -34,6 +36,7 @@ def read_command(
     from mesh_platform.spark import SparkResource, SparkUnavailable
 
     lake_root = settings.lake_root()
+    identity = acting_as(lake_root, domain_principals(as_domain))  # who is asking, before what they may see
     try:
         contract = find_contract(product)
         read_policy(contract, as_domain)  # refuse before starting an engine
@@ -46,7 +49,8 @@ def read_command(
         raise fail(str(exc), DENIED) from None
     except (LookupError, ValueError, TableMissing, SparkUnavailable) as exc:
         raise fail(str(exc), BAD_INPUT) from None
-    get_instance().report_runless_asset_event(audit_read(read, lake_root, len(rows), via="cli"))
+    get_instance().report_runless_asset_event(audit_read(read, lake_root, len(rows), via="cli",
+                                                         credential=identity.credential_id))
     notice = deprecation_notice(contract)
     if notice:
         Console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(notice)}")
