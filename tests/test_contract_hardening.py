@@ -43,6 +43,10 @@ def _lint_json(root: Path) -> dict:
     assert "Traceback" not in human.stdout + human.stderr, human.stderr
     assert human.returncode == result.returncode
     report = json.loads(result.stdout)
+    # the human output is one line per violation: severity, rule, file, field, problem and fix
+    assert [line for line in human.stdout.splitlines() if line.startswith(("CRITICAL ", "WARNING "))] == [
+        f"{v['severity']} {v['rule']} {v['file']}: {v['field']}: {v['message']}. Fix: {v['remediation']}"
+        for v in report["violations"]]
     assert result.returncode == (1 if report["critical"] else 0), result.stdout
     return report
 
