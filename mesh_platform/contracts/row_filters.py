@@ -53,7 +53,7 @@ def _refused(node: exp.Expression) -> str | None:
         return "must not aggregate or use a window: a row filter sees one row at a time"
     if isinstance(node, exp.Var) and isinstance(node.parent, (exp.Interval, *FUNCTIONS)):
         return None  # a unit: INTERVAL 30 DAYS, date_trunc('MONTH', d)
-    if isinstance(node, FUNCTIONS) or (isinstance(node, OPERATORS) and not isinstance(node, exp.Anonymous)):
+    if isinstance(node, (*OPERATORS, *FUNCTIONS)):
         return None
     what = f"calls {_function_name(node)}" if isinstance(node, exp.Func) else f"uses {_function_name(node)}"
     return f"{what}, which a row filter may not: it may use only {ALLOWED}"

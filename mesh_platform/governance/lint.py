@@ -62,6 +62,7 @@ def dependency_violations(
     """ACCESS-001: a product may consume only products whose contracts list its domain as a consumer.
     Not a configurable policy: it is the owners' decision, enforced again on every read.
     DEPRECATION-001 (warning): it consumes a deprecated or retired major version.
+    DEPENDENCY-001: it consumes itself, directly or through products of any domain (governance/cycles.py).
     `seen`: contracts already read, by domain (one read per domain across a lint run)."""
     seen = {} if seen is None else seen
 
