@@ -115,7 +115,8 @@ def test_lint_contract_uses_the_policies_it_is_given(tmp_path):
 
 def _mesh_lint(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(Path(sys.executable).parent / "mesh"), "lint", *args],
-                          capture_output=True, text=True, timeout=120, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
+                          capture_output=True, text=True, timeout=120,
+                          env={"COLUMNS": "250", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)})
 
 
 def test_mesh_lint_passes_on_the_shipped_domains():

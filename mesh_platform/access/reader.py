@@ -23,6 +23,7 @@ from mesh_platform.access.masking import apply_masking, masking_salt
 from mesh_platform.access.policy import ReadPolicy, read_policy
 from mesh_platform.contracts.lifecycle import deprecation_notice
 from mesh_platform.contracts.model import Contract
+from mesh_platform.contracts.row_filters import vetted_filter_sql
 from mesh_platform.instance import get_instance
 from mesh_platform.mesh import find_contract
 from mesh_platform.spark.resource import SparkResource
@@ -89,7 +90,8 @@ def open_product(
         raise ValueError(f"{contract.key} has no column {', '.join(unknown)} (it has {', '.join(types)})")
     df = read_table(spark, table)
     if policy.row_filter:  # on clear values, before masking: the owner's predicate means the real data
-        df = df.where(F.expr(policy.row_filter))
+        # re-vetted and printed by sqlglot: Spark evaluates only what the row-filter check accepted
+        df = df.where(F.expr(vetted_filter_sql(policy.row_filter, types)))
     df = apply_masking(df, policy.masking, types, masking_salt(lake_root))
     if columns:
         df = df.select(*columns)

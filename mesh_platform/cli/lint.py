@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from mesh_platform.governance import critical, lint_domain
 from mesh_platform.mesh import DOMAINS_DIR, domain_names
@@ -26,13 +26,11 @@ def lint_command(
         print(json.dumps({"violations": [v.as_dict() for v in violations],
                           "critical": len(critical(violations))}, indent=2))
     elif violations:
-        table = Table(title=f"{len(violations)} policy violations")
-        for column in ("severity", "rule", "product", "field", "problem", "fix"):
-            table.add_column(column, overflow="fold")
+        # one line per violation, never wrapped or folded: the file and field stay greppable and clickable
+        console.print(f"{len(violations)} policy violations ({len(critical(violations))} critical)")
         for v in violations:
             style = "red" if v.severity == "CRITICAL" else "yellow"
-            table.add_row(f"[{style}]{v.severity}[/{style}]", v.rule, v.product, v.field, v.message, v.remediation)
-        console.print(table)
+            console.print(f"[{style}]{v.severity}[/{style}] {escape(v.line().split(' ', 1)[1])}", soft_wrap=True)
     else:
         console.print(f"[green]{len(names)} domains comply with every policy[/green]")
     if critical(violations):

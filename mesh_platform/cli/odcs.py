@@ -11,6 +11,7 @@ from rich.console import Console
 from mesh_platform.cli.output import fail
 from mesh_platform.contracts import ContractError
 from mesh_platform.contracts.odcs import from_odcs, odcs_schema_errors, to_odcs
+from mesh_platform.contracts.yaml_text import YamlFileError, read_yaml_file
 from mesh_platform.mesh import DOMAINS_DIR, all_contracts
 
 console = Console()
@@ -51,8 +52,8 @@ def import_command(
     """Create a contract file from an ODCS document (the product still needs its transform)."""
     _odcs_only(fmt)
     try:
-        contract = from_odcs(yaml.safe_load(file.read_text()), str(file))
-    except (ContractError, yaml.YAMLError) as exc:
+        contract = from_odcs(read_yaml_file(file), str(file))
+    except (ContractError, YamlFileError) as exc:
         raise fail(str(exc)) from None
     target = domains_dir / contract.domain / "contracts" / contract.file_name
     if target.exists() and not force:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-import sqlglot
 from pydantic import BaseModel, ConfigDict
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
+
+from mesh_platform.contracts.row_filters import filter_problem
 
 MaskingRule = Literal["partial_mask", "hash", "redact", "null"]
 # Rules that replace a value by text: the masked column must be text already, so that a consumer's
@@ -25,27 +24,6 @@ class AccessPolicy(BaseModel):
     consumers: list[str] = []
     masking: dict[str, MaskingRule] = {}
     row_filters: dict[str, str] = {}
-
-
-def _predicate_problem(predicate: str, columns: dict[str, str]) -> str | None:
-    """Why `predicate` is not a row filter over `columns`, or None if it is one."""
-    try:
-        statements = [s for s in sqlglot.parse(predicate, read="spark") if s is not None]
-    except SqlglotError as exc:
-        return f"is not valid Spark SQL ({str(exc).splitlines()[0]})"
-    if len(statements) != 1:
-        return "must be one SQL predicate, not several statements"
-    tree = statements[0]
-    if not isinstance(tree, exp.Condition) or isinstance(tree, exp.Literal):
-        return "must be a condition over the product's columns, e.g. region_name = 'EUROPE'"
-    if tree.find(exp.Select, exp.Subquery):
-        return "must not contain a subquery: a row filter sees one row at a time"
-    if tree.find(exp.AggFunc, exp.Window):
-        return "must not aggregate or use a window: a row filter sees one row at a time"
-    unknown = sorted({c.name for c in tree.find_all(exp.Column)} - set(columns))
-    if unknown:
-        return f"names columns not in the product: {', '.join(unknown)}"
-    return None
 
 
 def access_problems(policy: AccessPolicy, domain: str, columns: dict[str, str]) -> list[str]:
@@ -65,7 +43,7 @@ def access_problems(policy: AccessPolicy, domain: str, columns: dict[str, str]) 
         field = f"access.row_filters.{consumer}"
         if consumer not in policy.consumers:
             problems.append(f"{field}: {consumer} is not in access.consumers; add it there or drop the filter")
-        problem = _predicate_problem(predicate, columns)
+        problem = filter_problem(predicate, columns)
         if problem:
             problems.append(f"{field}: {predicate!r} {problem}")
     return problems

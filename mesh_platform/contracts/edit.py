@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-import yaml
 from ruamel.yaml import YAML
 
-from mesh_platform.contracts.loader import parse_contract
+from mesh_platform.contracts.loader import parse_contract_text
 from mesh_platform.contracts.model import Contract
 
 
@@ -23,4 +22,4 @@ def edit_contract(text: str, change: Callable[[dict], None], source: str) -> tup
     change(data)
     out = io.StringIO()
     round_trip.dump(data, out)
-    return out.getvalue(), parse_contract(yaml.safe_load(out.getvalue()), source)
+    return out.getvalue(), parse_contract_text(out.getvalue(), source)

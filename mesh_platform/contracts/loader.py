@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from mesh_platform.contracts.model import Contract
+from mesh_platform.contracts.yaml_text import YamlFileError, read_yaml_file, yaml_from_text
 
 
 class ContractError(ValueError):
@@ -58,11 +58,18 @@ def parse_contract(data: object, source: str) -> Contract:
         raise ContractError("\n".join(lines)) from None
 
 
-# libyaml's parser is ~6x faster than PyYAML's pure-Python one: it matters for a mesh of hundreds of contracts.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Valid contracts by (path, mtime, size): lint, code locations and consumers read the same files many
 # times in one process; an edited file has a new mtime or size and is parsed again. Contracts are frozen.
 _PARSED: dict[tuple[str, int, int], Contract] = {}
+
+
+def parse_contract_text(text: str, source: str) -> Contract:
+    """A contract from YAML text that is not a file of the mesh (a git revision, a tool's output)."""
+    try:
+        data = yaml_from_text(text, source)
+    except YamlFileError as exc:
+        raise ContractError(str(exc)) from None
+    return parse_contract(data, source)
 
 
 def load_contract(path: Path) -> Contract:
@@ -76,11 +83,9 @@ def load_contract(path: Path) -> Contract:
 
 def _parse_file(path: Path) -> Contract:
     try:
-        data = yaml.load(path.read_text(), Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" line {where.line + 1}" if where else ""
-        raise ContractError(f"{path}:{line} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = read_yaml_file(path)
+    except YamlFileError as exc:
+        raise ContractError(str(exc)) from None
     contract = parse_contract(data, str(path))
     if contract.file_name != path.name:
         if contract.name != path.name.split(".", 1)[0]:

@@ -7,10 +7,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from deltalake import DeltaTable
 
-from mesh_platform.contracts.loader import ContractError, parse_contract
+from mesh_platform.contracts.loader import ContractError, parse_contract, parse_contract_text
 from mesh_platform.contracts.model import Contract
 from mesh_platform.storage.delta import TableMissing, open_table
 from mesh_platform.storage.layout import product_path
@@ -51,7 +50,7 @@ def git_revision(path: Path, base: str) -> Contract | None:
     shown = _git(path.parent, "show", f"{base}:{relative}")
     if shown.returncode:
         return None  # a new product: nothing to compare with
-    return parse_contract(yaml.safe_load(shown.stdout), f"{base}:{relative}")
+    return parse_contract_text(shown.stdout, f"{base}:{relative}")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -9,7 +10,9 @@ from mesh_platform.access.policy import request_hint
 from mesh_platform.contracts import Contract, ContractError, load_contract
 from mesh_platform.contracts.lifecycle import deprecation_notice, lineup_problems
 from mesh_platform.contracts.revisions import git_revision
-from mesh_platform.governance.policies import LOOSENING_RULE, Policies, domain_policies
+from mesh_platform.contracts.row_filters import always_true
+from mesh_platform.governance.cycles import dependency_cycle
+from mesh_platform.governance.policies import LOOSENING_RULE, Policies, PolicyError, domain_policies
 from mesh_platform.governance.rules import KNOWN_RULES, RULES
 
 
@@ -59,13 +62,27 @@ def dependency_violations(
     """ACCESS-001: a product may consume only products whose contracts list its domain as a consumer.
     Not a configurable policy: it is the owners' decision, enforced again on every read.
     DEPRECATION-001 (warning): it consumes a deprecated or retired major version.
+    DEPENDENCY-001: it consumes itself, directly or through products of any domain (governance/cycles.py).
     `seen`: contracts already read, by domain (one read per domain across a lint run)."""
     seen = {} if seen is None else seen
+
+    def upstream_of(product: str) -> Contract | None:
+        domain = product.split(".", 1)[0]
+        if domain not in seen:
+            seen[domain] = _readable_contracts(domains_root / domain)
+        return seen[domain].get(product)
+
     found = []
+    cycle = dependency_cycle(contract, upstream_of)
+    if cycle:
+        first, chain = cycle
+        found.append(Violation(
+            "DEPENDENCY-001", "CRITICAL", contract.key, file, f"dependencies[{first}].product",
+            f"dependency cycle {' -> '.join(chain)}: no product of it can be built before the others",
+            "remove one dependency of the cycle; a product cannot consume itself, even through other products",
+        ))
     for i, dep in enumerate(contract.dependencies):
-        if dep.domain not in seen:
-            seen[dep.domain] = _readable_contracts(domains_root / dep.domain)
-        upstream = seen[dep.domain].get(dep.product)
+        upstream = upstream_of(dep.product)
         if upstream is None:
             continue  # unknown products are reported at load
         notice = deprecation_notice(upstream)
@@ -88,13 +105,42 @@ def dependency_violations(
     return found
 
 
+def row_filter_violations(contract: Contract, file: str) -> list[Violation]:
+    """ACCESS-002 (warning): a row filter that is always true shows its consumer every row."""
+    return [
+        Violation("ACCESS-002", "WARNING", contract.key, file, f"access.row_filters.{consumer}",
+                  f"{predicate!r} is always true, so {consumer} sees every row",
+                  f"write a condition that restricts the rows, or drop the filter if {consumer} may see them all")
+        for consumer, predicate in contract.access.row_filters.items() if always_true(predicate)
+    ]
+
+
+# "<file>: <field>: <problem>": a field path as contract errors write it, e.g. access.row_filters.sales
+_FIELD_LINE = re.compile(r"^(?P<field>[A-Za-z_][\w.\[\]-]*): (?P<message>.+)$")
+
+
+def unreadable_violations(rule: str, product: str, path: Path, error: Exception, fix: str) -> list[Violation]:
+    """One violation per line of a file's load error, its field parsed out of the line when it has one."""
+    found = []
+    for line in str(error).splitlines():
+        rest = line.removeprefix(f"{path}: ").removeprefix(f"{path}:")
+        match = _FIELD_LINE.match(rest)
+        field, message = (match["field"], match["message"]) if match else ("(file)", rest.strip())
+        found.append(Violation(rule, "CRITICAL", product, str(path), field, message.rstrip("."), fix))
+    return found
+
+
 def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | None = None) -> list[Violation]:
     """`base`: a git revision to judge each contract's version against (VERSION-001)."""
     from mesh_platform.governance.versioning import version_violations  # it builds on this module
 
     domain_dir = Path(domain_dir)
-    policies = policies or domain_policies(domain_dir)
     policy_file = str(domain_dir / "policies.yaml")
+    try:
+        policies = policies or domain_policies(domain_dir)
+    except PolicyError as exc:  # no policies to judge the contracts by: this is the domain's one problem
+        return unreadable_violations("GOVERNANCE-003", domain_dir.name, exc.path, exc,
+                                     "Fix the policy file as the message says.")
     violations = [
         Violation(LOOSENING_RULE, "CRITICAL", domain_dir.name, policy_file, "rules", problem.split(": ", 1)[1],
                   "Domains may add rules and tighten thresholds; ask the council to change a global policy.")
@@ -111,11 +157,12 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | 
         try:
             contract = load_contract(path)
         except ContractError as exc:
-            violations.append(Violation("CONTRACT-001", "CRITICAL", f"{domain_dir.name}.{path.stem}", str(path),
-                                        "(file)", str(exc), "Fix the contract file as the message says."))
+            violations += unreadable_violations("CONTRACT-001", f"{domain_dir.name}.{path.stem}", path, exc,
+                                                "Fix the contract file as the message says.")
             continue
         loaded.append(contract)
         violations += lint_contract(contract, policies, str(path))
+        violations += row_filter_violations(contract, str(path))
         violations += dependency_violations(contract, str(path), domain_dir.parent, seen)
         if base:
             try:

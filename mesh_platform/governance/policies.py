@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mesh_platform.contracts.yaml_text import YamlFileError, read_yaml_file
 from mesh_platform.settings import PROJECT_ROOT
 
 Severity = Literal["CRITICAL", "WARNING"]
@@ -39,11 +39,23 @@ class Policies:
     loosened: list[str] = field(default_factory=list)  # what a domain file tried to loosen
 
 
+class PolicyError(ValueError):
+    """A policy file that cannot be used: one line per problem, naming the file and the field."""
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = Path(path)
+
+
 def load_policy_file(path: Path) -> PolicyFile:
     try:
-        return PolicyFile.model_validate(yaml.safe_load(Path(path).read_text()) or {})
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ValueError(f"{path}: not a valid policy file: {exc}") from None
+        return PolicyFile.model_validate(read_yaml_file(path) or {})
+    except YamlFileError as exc:
+        raise PolicyError(str(exc), path) from None
+    except ValidationError as exc:
+        raise PolicyError("\n".join(
+            f"{path}: {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        ), path) from None
 
 
 def _merge(base: RulePolicy, override: dict, rule_id: str, where: Path) -> tuple[RulePolicy, list[str]]:

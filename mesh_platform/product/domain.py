@@ -90,11 +90,12 @@ def upstream_stub(product: str) -> AssetSpec:
 def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
     domain_dir = Path(domain_dir)
     domain = domain_dir.name
-    policies = domain_policies(domain_dir)
-    # Governance as code: no product breaks a policy, and the majors of a product fit together (VERSION-002).
-    blocking = critical(lint_domain(domain_dir, policies))
+    # Governance as code: no product breaks a policy, and the majors of a product fit together (VERSION-002);
+    # lint first, so that a broken policy file or a dependency cycle is its one line, not a traceback.
+    blocking = critical(lint_domain(domain_dir))
     if blocking:
         raise ContractError("\n".join(v.line() for v in blocking))
+    policies = domain_policies(domain_dir)
     contracts = {c.key: c for c in load_domain_contracts(domain_dir)}
     if not contracts:
         raise ContractError(f"{domain_dir / 'contracts'}: no contracts found (expected <product>.yaml files)")
