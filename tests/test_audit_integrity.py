@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -189,17 +190,30 @@ def test_denied_reads_are_recorded_once_with_consumer_and_reason(mesh_published,
     assert [d["consumer"] for d in json.loads(usage.stdout)["denied"]][-2:] == ["sales", "supply_chain"]
 
 
+@dataclass
+class BrokenAudit:
+    """The session's audit, to be damaged by a test and restored (by the test or afterwards)."""
+
+    path: Path
+    lake_root: Path
+    saved: Path
+
+    def restore(self) -> None:
+        if self.saved.exists():
+            shutil.rmtree(self.path)
+            shutil.copytree(self.saved / "table", self.path)
+            shutil.copyfile(self.saved / "head", head_path(self.lake_root))
+            shutil.rmtree(self.saved)
+
+
 @pytest.fixture
 def broken_audit(mesh_published, lake_root):
-    """The session's audit damaged by one garbage commit, and restored afterwards."""
     saved = lake_root.parent / f"{lake_root.name}-audit-saved"
     shutil.copytree(audit_path(lake_root), saved / "table")
     shutil.copyfile(head_path(lake_root), saved / "head")
-    yield audit_path(lake_root)
-    shutil.rmtree(audit_path(lake_root))
-    shutil.copytree(saved / "table", audit_path(lake_root))
-    shutil.copyfile(saved / "head", head_path(lake_root))
-    shutil.rmtree(saved)
+    audit = BrokenAudit(audit_path(lake_root), lake_root, saved)
+    yield audit
+    audit.restore()
 
 
 def assert_one_line_unreadable(message: str):
@@ -212,8 +226,8 @@ def test_a_garbage_commit_fails_consumer_reads_closed_but_not_own_domain_builds(
     from mesh_platform import runner
     from mesh_platform.access import read_product
 
-    version = DeltaTable(str(broken_audit)).version()
-    (broken_audit / "_delta_log" / f"{version + 1:020d}.json").write_text('{"add": {"path": "x.parquet", ')
+    version = DeltaTable(str(broken_audit.path)).version()
+    (broken_audit.path / "_delta_log" / f"{version + 1:020d}.json").write_text('{"add": {"path": "x.parquet", ')
     with pytest.raises(AuditUnreadable) as error:
         read_product(CLV, "finance", spark=spark, instance=instance)
     assert_one_line_unreadable(str(error.value))
@@ -232,13 +246,20 @@ def test_a_garbage_commit_fails_consumer_reads_closed_but_not_own_domain_builds(
     assert "the read audit at" in str(failure.event_log_entry.dagster_event.event_specific_data.error.cause)
     assert own_source.status == "published"  # a source-aligned build reads no product: the audit is not needed
     assert own_product.status == "published"  # reading its own domain: unrecorded, with a warning in its run
+    warnings = [r.event_log_entry.user_message for r in instance.get_records_for_run(own_product.run_id).records
+                if "not recorded: the read audit at" in (r.event_log_entry.user_message or "")]
+    assert warnings and warnings[0].startswith("sales.orders read by sales.order_analytics not recorded")
+
+    broken_audit.restore()  # repaired: the consumer builds again (and its governance report is current again)
+    assert verify_cli()[0] == 0
+    assert runner.materialize(["marketing.campaign_attribution"], instance=instance)[0].status == "published"
 
 
 def test_a_parquet_file_that_does_not_parse_fails_consumer_reads_closed(broken_audit, spark, instance, lake_root):
     from mesh_platform.access import read_product
 
     read_product(CLV, "finance", spark=spark, instance=instance)  # the newest audit file holds a CLV read
-    files = [Path(uri.removeprefix("file://")) for uri in DeltaTable(str(broken_audit)).file_uris()]
+    files = [Path(uri.removeprefix("file://")) for uri in DeltaTable(str(broken_audit.path)).file_uris()]
     newest = max(files, key=lambda f: f.stat().st_mtime)
     newest.write_bytes(b"not a parquet file")
     with pytest.raises(AuditUnreadable) as error:
