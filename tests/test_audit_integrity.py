@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from mesh_platform.access.audit import (
     DENIED, SCHEMA, ReadEvent, Verification, audit_path, compact, entries, reads, record, record_all, verify,
 )
-from mesh_platform.access.audit_chain import AuditUnreadable, head_path
+from mesh_platform.access.audit_chain import CHAIN_COLUMNS, AuditUnreadable, head_path
 from mesh_platform.cli import app
 
 ROOT = Path(__file__).parent.parent
@@ -101,6 +101,26 @@ def test_a_read_after_a_forged_append_still_chains_and_only_the_forgery_is_named
     problems = verify(own_lake).problems
     assert len(problems) == 1 and problems[0].startswith("an entry without a chain position")
     assert max(r["seq"] for r in entries(own_lake) if r["seq"] is not None) == 5
+
+
+def test_an_audit_from_before_the_chain_is_chained_once_and_a_later_unchained_entry_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MESH_LAKE_ROOT", str(tmp_path))
+    legacy_schema = pa.schema([f for f in SCHEMA if f.name not in ("outcome", "reason", *CHAIN_COLUMNS)])
+    old = [{k: v for k, v in vars(event(c)).items() if k in legacy_schema.names} for c in ("finance", "executive")]
+    write_deltalake(str(audit_path(tmp_path)), pa.Table.from_pylist(old, schema=legacy_schema), mode="append")
+    record(tmp_path, event("marketing"))  # the upgraded platform appends to the old table
+    code, lines = verify_cli()
+    assert code == 1 and len(lines) == 2 and all("`mesh audit chain-legacy` chains those once" in li for li in lines)
+
+    result = CliRunner().invoke(app, ["audit", "chain-legacy"])
+    assert result.exit_code == 0 and "2 older entries chained" in result.output
+    assert verify_cli() == (0, ["read audit intact: 3 entries, hash chain verified"])
+    assert [e.consumer for e in sorted(reads(tmp_path), key=lambda e: e.read_at)] == ["finance", "executive", "marketing"]
+    assert len(list(tmp_path.glob("_platform/read_audit.pre-chain-*"))) == 1  # the old table kept as evidence
+
+    write_deltalake(str(audit_path(tmp_path)), _forged_row(), mode="append")  # unchained, but newer than the chain
+    refused = CliRunner().invoke(app, ["audit", "chain-legacy"])
+    assert refused.exit_code == 2 and "is newer than the chain: forged" in refused.output
 
 
 WORKER = textwrap.dedent("""

@@ -100,19 +100,25 @@ def record_all(lake_root: Path, events: Sequence[ReadEvent]) -> None:
     path = audit_path(lake_root)
     try:
         with chain.writer_lock(lake_root):
-            table = _open(path)
-            rows, end = chain.link(chain.current_head(lake_root, table), [asdict(e) for e in events])
-            data = pa.Table.from_pylist(rows, schema=SCHEMA)
-            if table is None:
-                write_deltalake(str(path), data, mode="append")
-                table = DeltaTable(str(path))
-            else:
-                write_deltalake(table, data, mode="append", schema_mode="merge")
-            chain.write_head(lake_root, chain.Head(end.seq, end.hash, table.version()))
+            _append(lake_root, events)
     except AuditUnreadable:
         raise
     except Exception as exc:  # delta-rs, Arrow and JSON errors alike: the audit could not take the entry
         raise chain.unreadable(path, exc) from exc
+
+
+def _append(lake_root: Path, events: Sequence[ReadEvent]) -> None:
+    """One commit of `events` after the chain's end; the caller holds the writer lock."""
+    path = audit_path(lake_root)
+    table = _open(path)
+    rows, end = chain.link(chain.current_head(lake_root, table), [asdict(e) for e in events])
+    data = pa.Table.from_pylist(rows, schema=SCHEMA)
+    if table is None:
+        write_deltalake(str(path), data, mode="append")
+        table = DeltaTable(str(path))
+    else:
+        write_deltalake(table, data, mode="append", schema_mode="merge")
+    chain.write_head(lake_root, chain.Head(end.seq, end.hash, table.version()))
 
 
 def _open(path: Path) -> DeltaTable | None:
@@ -188,6 +194,32 @@ def compact(lake_root: Path) -> int:
         raise
     except Exception as exc:
         raise chain.unreadable(path, exc) from exc
+
+
+def chain_legacy(lake_root: Path) -> int:
+    """Chains, once, the entries an older platform wrote before the chain; returns how many it chained.
+
+    Refused when the chained entries do not verify, or when an unchained entry is newer than the first
+    chained one (that is a forgery, not history). The table is rebuilt as one commit of every entry
+    (the older ones by time, then the chained ones in order); the old table stays beside it, renamed.
+    """
+    path = audit_path(lake_root)
+    with chain.writer_lock(lake_root):
+        rows = entries(lake_root)
+        legacy = sorted((r for r in rows if r["seq"] is None), key=lambda r: r["read_at"])
+        chained = sorted((r for r in rows if r["seq"] is not None), key=lambda r: r["seq"])
+        if not legacy:
+            return 0
+        problems = chain.chain_problems(chained, chain.read_head(lake_root))
+        if problems:
+            raise ValueError(f"{path}: the chained entries do not verify ({problems[0]}); not re-chaining over that")
+        if chained and legacy[-1]["read_at"] > min(r["read_at"] for r in chained):
+            raise ValueError(f"{path}: an unchained entry ({legacy[-1]['product']} read by "
+                             f"{legacy[-1]['consumer']}) is newer than the chain: forged, not left from before it")
+        path.rename(path.with_name(f"read_audit.pre-chain-{datetime.now().strftime('%Y%m%dT%H%M%S')}"))
+        chain.head_path(lake_root).unlink(missing_ok=True)
+        _append(lake_root, [ReadEvent(**{k: r[k] for k in EVENT_COLUMNS}) for r in legacy + chained])
+    return len(legacy)
 
 
 def usage(events: Iterable[ReadEvent]) -> dict[str, Usage]:

@@ -166,7 +166,8 @@ def chain_problems(rows: list[dict], head: Head | None) -> list[str]:
     """Every break of the chain, first break first, each one line naming the entry."""
     unplaced = [r for r in rows if r.get("seq") is None]
     problems = [f"an entry without a chain position ({_describe(r)}): forged or written around the platform"
-                for r in unplaced]
+                + ("" if r.get("outcome") else " (or by a platform older than the chain: `mesh audit chain-legacy` "
+                   "chains those once)") for r in unplaced]
     expected, previous = 0, GENESIS
     for row in sorted((r for r in rows if r.get("seq") is not None), key=lambda r: r["seq"]):
         seq = row["seq"]

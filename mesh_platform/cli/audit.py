@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from mesh_platform import settings
-from mesh_platform.access.audit import compact
+from mesh_platform.access.audit import chain_legacy, compact
 from mesh_platform.access.audit_chain import AuditUnreadable
 from mesh_platform.cli.output import BAD_INPUT, fail
 
@@ -29,3 +29,13 @@ def verify_command() -> None:
     from mesh_platform.cli.read import verify_command as verify
 
     verify()
+
+
+@app.command("chain-legacy")
+def chain_legacy_command() -> None:
+    """Chain, once, the entries a platform older than the hash chain wrote (the old table is kept beside)."""
+    try:
+        chained = chain_legacy(settings.lake_root())
+    except (AuditUnreadable, ValueError) as exc:
+        raise fail(str(exc), BAD_INPUT) from None
+    Console().print(f"read audit: {chained} older entries chained" if chained else "read audit: nothing to chain")
