@@ -17,10 +17,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mesh_platform import settings
-from mesh_platform.access.audit import ReadEvent, reads, usage
+from mesh_platform.access.audit import ReadEvent
 from mesh_platform.access.masking import apply_masking, masking_salt
 from mesh_platform.access.policy import ReadPolicy
-from mesh_platform.access.recording import authorize, observation, record_read
+from mesh_platform.access.recording import authorize, record_read
 from mesh_platform.contracts.lifecycle import deprecation_notice
 from mesh_platform.contracts.model import Contract
 from mesh_platform.instance import get_instance
@@ -107,11 +107,6 @@ def open_product(
     read = ProductRead(df, contract, policy, table.version(), file_totals(table)[0], limit)
     recorded = record_read(read.event(read.visible_rows(), via, run_id, read_by), contract.domain, lake_root)
     return replace(read, observation=recorded)
-
-
-def usage_observation(lake_root: Path, product: str) -> AssetObservation:
-    """The product's usage so far, as an observation on its asset (shown in the Dagster UI)."""
-    return observation(product, usage(reads(lake_root, product))[product].metadata())
 
 
 def read_product(
