@@ -95,6 +95,19 @@ def test_tampering_is_detected_naming_the_first_broken_entry(own_lake, case):
         assert any("of the read audit is a" in line and "append-only" in line for line in lines), lines
 
 
+def test_verify_names_a_garbage_commit_and_usage_refuses_in_one_line(own_lake):
+    garbage = audit_path(own_lake) / "_delta_log" / f"{5:020d}.json"
+    garbage.write_text("not json\n")
+    code, lines = verify_cli()
+    assert code == 1 and len(lines) == 1
+    assert f"is unreadable (Delta commit 5 ({garbage}) does not parse:" in lines[0]
+    usage = CliRunner().invoke(app, ["usage"])
+    assert usage.exit_code == 2 and len(usage.output.strip().splitlines()) == 1
+    assert usage.output.startswith("error: the read audit at") and "reads are refused until it is repaired" in usage.output
+    with pytest.raises(AuditUnreadable):
+        record(own_lake, event())
+
+
 def test_a_read_after_a_forged_append_still_chains_and_only_the_forgery_is_named(own_lake):
     write_deltalake(str(audit_path(own_lake)), _forged_row(), mode="append")
     record(own_lake, event("executive"))
@@ -247,10 +260,12 @@ def test_a_garbage_commit_fails_consumer_reads_closed_but_not_own_domain_builds(
     from mesh_platform.access import read_product
 
     version = DeltaTable(str(broken_audit.path)).version()
-    (broken_audit.path / "_delta_log" / f"{version + 1:020d}.json").write_text('{"add": {"path": "x.parquet", ')
+    garbage = broken_audit.path / "_delta_log" / f"{version + 1:020d}.json"
+    garbage.write_text('{"add": {"path": "x.parquet", ')
     with pytest.raises(AuditUnreadable) as error:
         read_product(CLV, "finance", spark=spark, instance=instance)
     assert_one_line_unreadable(str(error.value))
+    assert f"(Delta commit {version + 1} ({garbage}) does not parse:" in str(error.value)
     monkeypatch.setenv("COLUMNS", "400")
     cli = CliRunner().invoke(app, ["read", CLV, "--as", "marketing", "--limit", "2"])
     assert cli.exit_code == 2 and cli.output.startswith("error: the read audit at")
@@ -285,3 +300,4 @@ def test_a_parquet_file_that_does_not_parse_fails_consumer_reads_closed(broken_a
     with pytest.raises(AuditUnreadable) as error:
         read_product(CLV, "finance", spark=spark, instance=instance)
     assert_one_line_unreadable(str(error.value))
+    assert f"{newest.name} does not parse: Parquet magic bytes not found" in str(error.value)

@@ -169,7 +169,7 @@ def verify(lake_root: Path) -> Verification:
         rows = entries(lake_root)
         history = chain.history_problems(table)
     except Exception as exc:
-        return Verification(0, [str(exc if isinstance(exc, AuditUnreadable) else chain.unreadable(path, exc))])
+        return Verification(0, [str(chain.unreadable(path, exc))])
     return Verification(len(rows), chain.chain_problems(rows, head) + history)
 
 

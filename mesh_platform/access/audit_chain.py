@@ -52,12 +52,37 @@ class AuditUnreadable(RuntimeError):
 
 
 def unreadable(path: Path, error: BaseException) -> AuditUnreadable:
-    cause = " ".join(str(error).split())[:300] or type(error).__name__
+    """One line: what is damaged (the file, when it can be found), that reads are refused, how to repair."""
+    lines = str(error).strip().splitlines()  # delta-rs appends a stack trace after its first line
+    cause = locate_damage(path) or (lines[0][:300] if lines else type(error).__name__)
     return AuditUnreadable(
-        f"the read audit at {path} is unreadable ({cause}); reads are refused until it is repaired: run "
-        f"`mesh usage --verify` to find the damaged commit or file, restore it (or move a damaged last commit "
-        f"file out of _delta_log), then `mesh usage --verify` again"
+        f"the read audit at {path} is unreadable ({cause}); reads are refused until it is repaired: "
+        f"restore the damaged file from a backup (or move a damaged last commit out of _delta_log), then "
+        "`mesh usage --verify`"
     )
+
+
+def locate_damage(path: Path) -> str | None:
+    """The first commit file or data file of the audit that does not parse, as one line; None if none."""
+    import pyarrow.parquet as pq
+
+    for commit in sorted((path / "_delta_log").glob("*.json")):
+        try:
+            for line in commit.read_text().splitlines():
+                if line.strip():
+                    json.loads(line)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return f"Delta commit {int(commit.stem)} ({commit}) does not parse: {exc}"
+    try:
+        uris = DeltaTable(str(path)).file_uris()
+    except Exception:  # noqa: BLE001 - the log itself is the damage; the caller names it
+        return None
+    for uri in uris:
+        try:
+            pq.read_metadata(uri.removeprefix("file://"))
+        except Exception as exc:  # noqa: BLE001 - any reason a file does not parse
+            return f"data file {uri} does not parse: {exc}"
+    return None
 
 
 @dataclass(frozen=True)
