@@ -41,7 +41,7 @@ def main() -> None:
 
     from dagster import DagsterInstance
 
-    from mesh_platform.access.reader import audit_read, open_product
+    from mesh_platform.access.reader import open_product
     from mesh_platform.mesh import find_contract
     from mesh_platform.spark import SparkResource
     from mesh_platform.storage.delta import read_delta
@@ -58,9 +58,9 @@ def main() -> None:
 
     def platform(contract, consumer: str) -> Callable[[], None]:
         def read() -> None:  # what read_product does, with the contract given
-            product = open_product(spark, contract, consumer, lake)
+            product = open_product(spark, contract, consumer, lake)  # the read is audited here
             drain(product.df)
-            instance.report_runless_asset_event(audit_read(product, lake, product.visible_rows(), "api"))
+            instance.report_runless_asset_event(product.observation)
         return read
 
     orders, clv = find_contract("sales.orders"), find_contract("sales.customer_lifetime_value")

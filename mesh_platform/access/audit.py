@@ -1,12 +1,13 @@
-"""The read audit: one row per read through the platform, in a Delta table of the lake.
+"""The read audit: one entry per read (and per denied read) through the platform, in a Delta table of
+the lake, hash-chained (audit_chain.py: the order over concurrent appenders, verification, compaction).
 
-Appends are single delta-rs commits, so concurrent readers (several run workers, notebooks) never
-lose each other's records. Usage per product is folded from this log.
+`record_all` appends a batch of entries as one delta-rs commit (a run's reads, batched); `record` is a
+batch of one. Usage per product is folded from this log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,10 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from mesh_platform.access import audit_chain as chain
+from mesh_platform.access.audit_chain import AuditUnreadable
 from mesh_platform.storage.delta import TableMissing, open_table
 from mesh_platform.storage.layout import platform_path
 
-COMPACT_EVERY = 200  # commits; one small file per read would otherwise slow every usage query
+READ, DENIED = "read", "denied"
 
 SCHEMA = pa.schema([
     ("product", pa.string()),
@@ -33,13 +36,19 @@ SCHEMA = pa.schema([
     ("read_by", pa.string()),  # the consuming asset, for reads in Dagster runs
     ("deprecation", pa.string()),  # the notice given when the major read was deprecated
     ("credential", pa.string()),  # id of the verified credential (never its secret); null: unverified or a build
+    ("outcome", pa.string()),  # read | denied
+    ("reason", pa.string()),  # why a read was denied
+    ("seq", pa.int64()),  # the hash chain (audit_chain.py)
+    ("prev_hash", pa.string()),
+    ("entry_hash", pa.string()),
 ])
+EVENT_COLUMNS = [name for name in SCHEMA.names if name not in chain.CHAIN_COLUMNS]
 
 
 @dataclass(frozen=True)
 class ReadEvent:
     product: str
-    version: int
+    version: int | None  # None for a denied read
     consumer: str
     read_at: datetime
     columns: list[str]
@@ -51,6 +60,8 @@ class ReadEvent:
     read_by: str | None = None
     deprecation: str | None = None
     credential: str | None = None
+    outcome: str = READ
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,23 +94,134 @@ def audit_path(lake_root: Path) -> Path:
 
 
 def record(lake_root: Path, event: ReadEvent) -> None:
+    record_all(lake_root, [event])
+
+
+def record_all(lake_root: Path, events: Sequence[ReadEvent]) -> None:
+    """Appends `events`, chained in order, as one commit; AuditUnreadable if the audit cannot take them."""
     path = audit_path(lake_root)
-    write_deltalake(
-        str(path), pa.Table.from_pylist([asdict(event)], schema=SCHEMA), mode="append", schema_mode="merge"
-    )
-    table = DeltaTable(str(path))
-    if table.version() % COMPACT_EVERY == 0:
-        table.optimize.compact()
-
-
-def reads(lake_root: Path, product: str | None = None) -> list[ReadEvent]:
-    """Recorded reads, oldest first (of one product if given)."""
     try:
-        table = open_table(audit_path(lake_root))
+        with chain.writer_lock(lake_root):
+            _append(lake_root, events)
+    except AuditUnreadable:
+        raise
+    except Exception as exc:  # delta-rs, Arrow and JSON errors alike: the audit could not take the entry
+        raise chain.unreadable(path, exc) from exc
+
+
+def _append(lake_root: Path, events: Sequence[ReadEvent]) -> None:
+    """One commit of `events` after the chain's end; the caller holds the writer lock."""
+    path = audit_path(lake_root)
+    table = _open(path)
+    rows, end = chain.link(chain.current_head(lake_root, table), [asdict(e) for e in events])
+    data = pa.Table.from_pylist(rows, schema=SCHEMA)
+    if table is None:
+        write_deltalake(str(path), data, mode="append")
+        table = DeltaTable(str(path))
+    else:
+        write_deltalake(table, data, mode="append", schema_mode="merge")
+    chain.write_head(lake_root, chain.Head(end.seq, end.hash, table.version()))
+
+
+def _open(path: Path) -> DeltaTable | None:
+    try:
+        return open_table(path)
     except TableMissing:
-        return []
-    rows = table.to_pyarrow_table(filters=[("product", "=", product)] if product else None).to_pylist()
-    return sorted((ReadEvent(**row) for row in rows), key=lambda e: e.read_at)
+        return None
+
+
+def entries(lake_root: Path, product: str | None = None) -> list[dict]:
+    """The stored rows (chain columns included), in no particular order; AuditUnreadable if they cannot be read."""
+    path = audit_path(lake_root)
+    try:
+        table = _open(path)
+        if table is None:
+            return []
+        data = table.to_pyarrow_table(filters=[("product", "=", product)] if product else None)
+    except Exception as exc:
+        raise chain.unreadable(path, exc) from exc
+    return [{name: row.get(name) for name in SCHEMA.names} for row in data.to_pylist()]  # older rows: None
+
+
+def reads(lake_root: Path, product: str | None = None, outcome: str = READ) -> list[ReadEvent]:
+    """Recorded reads (or denials, with outcome=DENIED), oldest first (of one product if given)."""
+    chosen = [r for r in entries(lake_root, product) if (r["outcome"] or READ) == outcome]
+    return sorted((ReadEvent(**{k: r[k] for k in EVENT_COLUMNS}) for r in chosen), key=lambda e: e.read_at)
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    problems: list[str]
+
+
+def verify(lake_root: Path) -> Verification:
+    """The whole chain, the head and every commit checked (audit_chain.py says what each check catches)."""
+    path = audit_path(lake_root)
+    head = chain.read_head(lake_root)
+    try:
+        table = _open(path)
+    except Exception as exc:
+        return Verification(0, [str(chain.unreadable(path, exc))])
+    if table is None:
+        missing = head is not None and head.seq >= 0
+        return Verification(0, [f"the read audit at {path} is gone but its head records {head.seq + 1} entries: "
+                                "deleted"] if missing else [])
+    try:
+        rows = entries(lake_root)
+        history = chain.history_problems(table)
+    except Exception as exc:
+        return Verification(0, [str(chain.unreadable(path, exc))])
+    return Verification(len(rows), chain.chain_problems(rows, head) + history)
+
+
+def compact(lake_root: Path) -> int:
+    """Rewrites the audit's small files into few (the platform's job, never a reader's); returns files removed.
+
+    Under the appenders' lock: no append can land between the files read and the files written, so no
+    row is lost or duplicated, and rows keep their hashes, so the chain still verifies.
+    """
+    path = audit_path(lake_root)
+    try:
+        with chain.writer_lock(lake_root):
+            table = _open(path)
+            if table is None:
+                return 0
+            head = chain.current_head(lake_root, table)
+            removed = int(table.optimize.compact().get("numFilesRemoved", 0))
+            if removed:
+                chain.write_head(lake_root, chain.Head(head.seq, head.hash, table.version()))
+            return removed
+    except AuditUnreadable:
+        raise
+    except Exception as exc:
+        raise chain.unreadable(path, exc) from exc
+
+
+def chain_legacy(lake_root: Path) -> int:
+    """Chains, once, the entries an older platform wrote before the chain; returns how many it chained.
+
+    Refused when the chained entries do not verify, or when an unchained entry is newer than the first
+    chained one (that is a forgery, not history). The table is rebuilt as one commit of every entry
+    (the older ones by time, then the chained ones in order); the old table stays beside it, renamed.
+    """
+    path = audit_path(lake_root)
+    with chain.writer_lock(lake_root):
+        rows = entries(lake_root)
+        legacy = sorted((r for r in rows if r["seq"] is None), key=lambda r: r["read_at"])
+        chained = sorted((r for r in rows if r["seq"] is not None), key=lambda r: r["seq"])
+        if not legacy:
+            return 0
+        problems = chain.chain_problems(chained, chain.read_head(lake_root))
+        if problems:
+            raise ValueError(f"{path}: the chained entries do not verify ({problems[0]}); not re-chaining over that")
+        if chained and legacy[-1]["read_at"] > min(r["read_at"] for r in chained):
+            raise ValueError(f"{path}: an unchained entry ({legacy[-1]['product']} read by "
+                             f"{legacy[-1]['consumer']}) is newer than the chain: forged, not left from before it")
+        path.rename(path.with_name(f"read_audit.pre-chain-{datetime.now().strftime('%Y%m%dT%H%M%S')}"))
+        chain.head_path(lake_root).unlink(missing_ok=True)
+        _append(lake_root, [ReadEvent(**{k: r[k] for k in EVENT_COLUMNS}) for r in legacy + chained])
+    return len(legacy)
 
 
 def usage(events: Iterable[ReadEvent]) -> dict[str, Usage]:

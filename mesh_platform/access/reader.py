@@ -7,7 +7,7 @@ here, so a consumer sees the same rows and masks whichever way it reads.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,10 +17,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from mesh_platform import settings
-from mesh_platform.access.audit import ReadEvent, reads, record, usage
+from mesh_platform.access.audit import ReadEvent
 from mesh_platform.access.credentials import LocalIdentityWarning, authenticate, domain_principals
 from mesh_platform.access.masking import apply_masking, masking_salt
-from mesh_platform.access.policy import ReadPolicy, read_policy
+from mesh_platform.access.policy import ReadPolicy
+from mesh_platform.access.recording import authorize, record_read
 from mesh_platform.contracts.lifecycle import deprecation_notice
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.row_filters import vetted_filter_sql
@@ -28,7 +29,7 @@ from mesh_platform.instance import get_instance
 from mesh_platform.mesh import find_contract
 from mesh_platform.spark.resource import SparkResource
 from mesh_platform.storage.delta import file_totals, open_table, read_table
-from mesh_platform.storage.layout import product_key, product_path
+from mesh_platform.storage.layout import product_path
 
 
 class DeprecatedProductWarning(UserWarning):
@@ -44,10 +45,14 @@ class ProductRead:
     policy: ReadPolicy
     version: int
     stats_rows: int  # rows of the table version, from the Delta log
+    limit: int | None = None
+    observation: AssetObservation | None = None  # the usage after this read; None if it went unrecorded
 
     def visible_rows(self) -> int:
         """Rows the consumer can see: free from the Delta log, one count when a row filter applies."""
-        return self.df.count() if self.policy.row_filter else self.stats_rows
+        if self.policy.row_filter:
+            return self.df.count()
+        return self.stats_rows if self.limit is None else min(self.limit, self.stats_rows)
 
     def event(self, rows: int, via: str, run_id: str | None = None, read_by: str | None = None,
               credential: str | None = None) -> ReadEvent:
@@ -80,9 +85,17 @@ def open_product(
     lake_root: Path,
     version: int | None = None,
     columns: list[str] | None = None,
+    *,
+    via: str = "api",
+    run_id: str | None = None,
+    read_by: str | None = None,
+    limit: int | None = None,
+    credential: str | None = None,
 ) -> ProductRead:
-    """`contract`'s product as `consumer` may see it; AccessDenied if it may not read it at all."""
-    policy = read_policy(contract, consumer)
+    """`contract`'s product as `consumer` may see it (at most `limit` rows), the read or its denial recorded
+    once in the audit; AccessDenied if it may not read it at all, AuditUnreadable if the audit is broken."""
+    policy = authorize(contract, consumer, lake_root, via=via, run_id=run_id, read_by=read_by, columns=columns,
+                       credential=credential)
     table = _table_version(contract, lake_root, version)
     types = contract.published_columns
     unknown = [c for c in columns or [] if c not in types]
@@ -95,22 +108,12 @@ def open_product(
     df = apply_masking(df, policy.masking, types, masking_salt(lake_root))
     if columns:
         df = df.select(*columns)
-    return ProductRead(df, contract, policy, table.version(), file_totals(table)[0])
-
-
-def usage_observation(lake_root: Path, product: str) -> AssetObservation:
-    """The product's usage so far, as an observation on its asset (shown in the Dagster UI)."""
-    summary = usage(reads(lake_root, product))[product]
-    domain, name = product.split(".")
-    return AssetObservation(asset_key=product_key(domain, name), metadata=summary.metadata())
-
-
-def audit_read(
-    read: ProductRead, lake_root: Path, rows: int, via: str, run_id: str | None = None, read_by: str | None = None,
-    credential: str | None = None,
-) -> AssetObservation:
-    record(lake_root, read.event(rows, via, run_id, read_by, credential))
-    return usage_observation(lake_root, read.contract.key)
+    if limit is not None:
+        df = df.limit(limit)
+    read = ProductRead(df, contract, policy, table.version(), file_totals(table)[0], limit)
+    event = read.event(read.visible_rows(), via, run_id, read_by, credential)
+    recorded = record_read(event, contract.domain, lake_root)
+    return replace(read, observation=recorded)
 
 
 def read_product(
@@ -140,7 +143,7 @@ def read_product(
     notice = deprecation_notice(contract)
     if notice:
         warnings.warn(notice, DeprecatedProductWarning, stacklevel=2)
-    read = open_product(spark, contract, as_domain, lake_root, version, columns)
-    observation = audit_read(read, lake_root, read.visible_rows(), via="api", credential=identity.credential_id)
-    (instance or get_instance()).report_runless_asset_event(observation)
+    read = open_product(spark, contract, as_domain, lake_root, version, columns, via="api",
+                        credential=identity.credential_id)
+    (instance or get_instance()).report_runless_asset_event(read.observation)
     return read.df

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from mesh_platform.cli import (
-    access, catalog, cost, diff, health, identity, lint, materialize, odcs, read, release, seed,
+    access, audit, catalog, cost, diff, health, identity, lint, materialize, odcs, read, release, seed,
 )
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.command("health")(health.health_command)
 app.command("cost")(cost.cost_command)
 app.add_typer(access.app, name="access")
 app.add_typer(identity.app, name="identity")
+app.add_typer(audit.app, name="audit")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(catalog.docs_app, name="docs")
 

@@ -12,5 +12,5 @@ _stderr = Console(stderr=True, soft_wrap=True)  # one line whatever the width: p
 
 def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
     """Prints `message` (never read as markup) and returns the Exit to raise."""
-    _stderr.print(f"[red]{'denied' if code == DENIED else 'error'}:[/red] {escape(message)}")
+    _stderr.print(f"[red]{'denied' if code == DENIED else 'error'}:[/red] {escape(message)}", soft_wrap=True)  # one line
     return typer.Exit(code)

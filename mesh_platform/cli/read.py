@@ -10,9 +10,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from mesh_platform import settings
-from mesh_platform.access.audit import reads, usage
+from mesh_platform.access.audit import DENIED as DENIED_READ
+from mesh_platform.access.audit import reads, usage, verify
+from mesh_platform.access.audit_chain import AuditUnreadable
 from mesh_platform.access.credentials import domain_principals
-from mesh_platform.access.policy import AccessDenied, read_policy
+from mesh_platform.access.policy import AccessDenied
 from mesh_platform.cli.identity import acting_as
 from mesh_platform.cli.output import BAD_INPUT, DENIED, fail
 from mesh_platform.contracts.lifecycle import deprecation_notice
@@ -31,7 +33,8 @@ def read_command(
     output: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """Print a product's rows as consumer domain --as sees them (masked, filtered); exit 3 if denied."""
-    from mesh_platform.access.reader import audit_read, open_product
+    from mesh_platform.access.reader import open_product
+    from mesh_platform.access.recording import authorize
     from mesh_platform.instance import get_instance
     from mesh_platform.spark import SparkResource, SparkUnavailable
 
@@ -39,18 +42,19 @@ def read_command(
     identity = acting_as(lake_root, domain_principals(as_domain))  # who is asking, before what they may see
     try:
         contract = find_contract(product)
-        read_policy(contract, as_domain)  # refuse before starting an engine
+        # refuse (and record it) before starting an engine
+        authorize(contract, as_domain, lake_root, via="cli", credential=identity.credential_id)
         spark = SparkResource.from_env()
         spark.preflight()
         read = open_product(spark.spark_session, contract, as_domain, lake_root, version,
-                            columns.split(",") if columns else None)
-        rows = read.df.limit(limit).collect()
+                            columns.split(",") if columns else None, via="cli", limit=limit,
+                            credential=identity.credential_id)
+        rows = read.df.collect()
     except AccessDenied as exc:
         raise fail(str(exc), DENIED) from None
-    except (LookupError, ValueError, TableMissing, SparkUnavailable) as exc:
+    except (LookupError, ValueError, TableMissing, SparkUnavailable, AuditUnreadable) as exc:
         raise fail(str(exc), BAD_INPUT) from None
-    get_instance().report_runless_asset_event(audit_read(read, lake_root, len(rows), via="cli",
-                                                         credential=identity.credential_id))
+    get_instance().report_runless_asset_event(read.observation)
     notice = deprecation_notice(contract)
     if notice:
         Console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(notice)}")
@@ -76,14 +80,22 @@ def usage_command(
     product: str | None = typer.Option(None, "--product", "-p", help="Only this DOMAIN.PRODUCT."),
     last: int = typer.Option(0, "--reads", help="Also list the latest N reads."),
     output: str = typer.Option("table", "--format", "-f", help="table or json."),
+    check: bool = typer.Option(False, "--verify", help="Verify the audit's hash chain; exit 1 at the first break."),
 ) -> None:
-    """Reads per product from the audit log: count, distinct consumers, last read."""
-    events = reads(settings.lake_root(), product)
+    """Reads per product from the audit log: count, distinct consumers, last read; denied reads."""
+    if check:
+        return verify_command()
+    try:
+        events = reads(settings.lake_root(), product)
+        denied = reads(settings.lake_root(), product, outcome=DENIED_READ)
+    except AuditUnreadable as exc:
+        raise fail(str(exc), BAD_INPUT) from None
     summary = usage(events)
     if output == "json":
         print(json.dumps({
             "usage": [{**vars(u), "last_read_at": u.last_read_at.isoformat()} for u in summary.values()],
             "reads": [{**vars(e), "read_at": e.read_at.isoformat()} for e in events[-last:]] if last else [],
+            "denied": [{**vars(e), "read_at": e.read_at.isoformat()} for e in denied],
         }, indent=2))
         return
     table = Table(title="Product usage (reads through the platform)")
@@ -109,3 +121,22 @@ def usage_command(
             log.add_row(e.read_at.strftime("%H:%M:%S"), e.product, str(e.version), e.consumer, e.via,
                         e.read_by or "", str(e.rows), ", ".join(e.masked), escape(e.row_filter or ""))
         console.print(log)
+    if denied:
+        refused = Table(title="Denied reads", title_style="red")
+        for column in ("at (UTC)", "product", "consumer", "via", "reason"):
+            refused.add_column(column, overflow="fold")
+        for e in denied[-(last or 20):]:
+            refused.add_row(e.read_at.strftime("%Y-%m-%d %H:%M:%S"), e.product, e.consumer, e.via, escape(e.reason or ""))
+        console.print(refused)
+
+
+def verify_command() -> None:
+    """Exit 0 with the count of entries when the chain is intact; exit 1 naming the first break."""
+    result = verify(settings.lake_root())
+    if result.problems:
+        shown = result.problems[:10]
+        more = [f"and {len(result.problems) - len(shown)} more"] if len(result.problems) > len(shown) else []
+        for problem in shown + more:
+            Console(stderr=True).print(f"[red]broken:[/red] {escape(problem)}", soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"read audit intact: {result.entries} entries, hash chain verified")

@@ -7,11 +7,16 @@ from dagster import (
     AssetSpec,
     AutomationCondition,
     AutomationConditionSensorDefinition,
+    DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
     MaterializeResult,
     MetadataValue,
+    OpExecutionContext,
+    ScheduleDefinition,
     asset,
+    job,
+    op,
 )
 
 from mesh_platform import settings
@@ -88,8 +93,23 @@ def cost(context: AssetExecutionContext) -> MaterializeResult:
         + table)})
 
 
+@op(description="Compacts the read audit under its appenders' lock (no row lost or duplicated, chain kept).")
+def compact_read_audit(context: OpExecutionContext) -> None:
+    from mesh_platform.access.audit import compact
+
+    context.log.info(f"read audit: {compact(settings.lake_root())} files compacted")
+
+
+@job(description="The read audit's compaction: the platform's job, never a reader's (also `mesh audit compact`).")
+def read_audit_compaction():
+    compact_read_audit()
+
+
 defs = Definitions(
     assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost],
+    jobs=[read_audit_compaction],
+    schedules=[ScheduleDefinition(job=read_audit_compaction, cron_schedule="17 * * * *",
+                                  default_status=DefaultScheduleStatus.RUNNING)],
     sensors=[AutomationConditionSensorDefinition(
         "governance_propagation", target=AssetSelection.assets(compliance, mesh_health, cost),
         default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=settings.sensor_interval(),

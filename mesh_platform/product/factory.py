@@ -25,7 +25,7 @@ from dagster import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from mesh_platform.access.reader import audit_read, open_product
+from mesh_platform.access.reader import open_product
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
 from mesh_platform.checks.drift import (distribution_outcome, metric_history, null_share_metrics, observed_distribution,
                                         previous_rows, schema_outcome)
@@ -147,11 +147,11 @@ def _read_dependencies(
     frames = {}
     for source in chosen:
         # Read as this product's domain: the upstream contract's masking and row filter apply.
-        read = open_product(spark, upstreams[source.product], contract.domain, lake_root, source.version)
+        read = open_product(spark, upstreams[source.product], contract.domain, lake_root, source.version,
+                            via="dagster", run_id=context.run_id, read_by=contract.key)  # audited there
         frames[source.product] = read.df
-        context.log_event(
-            audit_read(read, lake_root, read.visible_rows(), "dagster", context.run_id, read_by=contract.key)
-        )
+        if read.observation:
+            context.log_event(read.observation)
         if source.degraded:
             context.log.warning(f"{contract.key} reads {source.label} ({source.state}: {source.detail})")
     return chosen, frames

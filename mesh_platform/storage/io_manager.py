@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame
 
 from mesh_platform import settings
 from mesh_platform.access.policy import AccessDenied
-from mesh_platform.access.reader import audit_read, open_product
+from mesh_platform.access.reader import open_product
 from mesh_platform.mesh import domain_contracts
 from mesh_platform.monitoring.observe import dataset, open_observation
 from mesh_platform.spark import SparkResource
@@ -98,14 +98,14 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
             df = read_delta(self._spark.spark_session, connection.table_uri)
             return df.select(*table_slice.columns) if table_slice.columns else df
         # A product: the same policy, masking, row filter and audit as every platform read.
-        read = open_product(
-            self._spark.spark_session, contract, consumer, self._lake_root, columns=table_slice.columns or None
-        )
         step = context.step_context
         reader = ", ".join(key.to_user_string() for key in step.assets_def.keys)
-        context.instance.report_runless_asset_event(
-            audit_read(read, self._lake_root, read.visible_rows(), "io_manager", step.run_id, read_by=reader)
+        read = open_product(
+            self._spark.spark_session, contract, consumer, self._lake_root, columns=table_slice.columns or None,
+            via="io_manager", run_id=step.run_id, read_by=reader,
         )
+        if read.observation:
+            context.instance.report_runless_asset_event(read.observation)
         return read.df
 
     @property
