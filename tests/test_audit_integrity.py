@@ -268,8 +268,10 @@ def test_a_garbage_commit_fails_consumer_reads_closed_but_not_own_domain_builds(
     assert f"(Delta commit {version + 1} ({garbage}) does not parse:" in str(error.value)
     monkeypatch.setenv("COLUMNS", "400")
     cli = CliRunner().invoke(app, ["read", CLV, "--as", "marketing", "--limit", "2"])
-    assert cli.exit_code == 2 and cli.output.startswith("error: the read audit at")
-    assert_one_line_unreadable(cli.output)
+    # after the identity line (local mode here), exactly one error line
+    (notice, refusal) = cli.output.strip().splitlines()
+    assert cli.exit_code == 2 and notice.startswith("identity: local mode") and refusal.startswith("error: the read audit at")
+    assert_one_line_unreadable(refusal)
     assert verify_cli()[0] == 1
 
     consumer_build, own_source, own_product = (
