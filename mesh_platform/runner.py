@@ -68,7 +68,10 @@ def materialize_domain(
     # The CLI shows its own progress; Dagster's step log stays in the instance (and the UI).
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if as_of:
-        run_config["resources"] = {"mesh": {"config": {"as_of": as_of}}}
+        # Run config for a resource replaces all of its construction-time config, not just the keys
+        # given: pass the bound resource's lake root along, or Dagster asks for it.
+        bound = defs.resources["mesh"]
+        run_config["resources"] = {"mesh": {"config": {"as_of": as_of, "lake_root": bound.lake_root}}}
     result = job.execute_in_process(
         run_config=run_config,
         instance=instance,
@@ -98,6 +101,16 @@ def materialize_domain(
     return list(by_product.values())
 
 
+def _check_as_of(as_of: str) -> None:
+    """A mistyped --as-of fails in one line here, not as Dagster's config traceback."""
+    from datetime import date
+
+    try:
+        date.fromisoformat(as_of)
+    except ValueError:
+        raise ValueError(f"--as-of {as_of!r} is not a date; write YYYY-MM-DD, e.g. 1998-06-30") from None
+
+
 def materialize(
     selection: Iterable[str] = (),
     instance: DagsterInstance | None = None,
@@ -110,6 +123,8 @@ def materialize(
 
     contracts = all_contracts()
     products = parse_selection(selection, contracts) if selection else sorted(contracts)
+    if as_of:
+        _check_as_of(as_of)
     SparkResource.from_env().preflight()  # fail in one line before any run is launched
     instance = instance or get_instance()
     results: list[ProductResult] = []
