@@ -14,6 +14,7 @@ from dagster import AssetKey, DagsterInstance
 
 from mesh_platform.contracts import Contract
 from mesh_platform.mesh import all_contracts, domain_module
+from mesh_platform.monitoring.orphans import cli_run_tags, fail_orphaned_cli_runs
 
 
 @dataclass
@@ -77,7 +78,7 @@ def materialize_domain(
         instance=instance,
         asset_selection=keys,
         raise_on_error=False,
-        tags={"mesh/launched_by": "mesh-cli"},
+        tags=cli_run_tags(),
     )
     run_id = result.run_id
     by_product = {p: ProductResult(p, "not run", run_id) for p in products}
@@ -127,6 +128,7 @@ def materialize(
         _check_as_of(as_of)
     SparkResource.from_env().preflight()  # fail in one line before any run is launched
     instance = instance or get_instance()
+    fail_orphaned_cli_runs(instance, "a later mesh materialize")  # a killed earlier one's runs stay STARTED
     results: list[ProductResult] = []
     for domain in domain_order(contracts, products):
         chosen = [p for p in products if contracts[p].domain == domain]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.cli import access, catalog, cost, diff, health, lint, materialize, odcs, read, release, seed
+from mesh_platform.cli import access, catalog, cost, diff, health, lint, materialize, odcs, read, release, seed, vacuum
 
 app = typer.Typer(
     help="Operate the data mesh: seed sources, lint contracts, materialize, read products and manage access.",
@@ -26,6 +26,7 @@ app.command("read")(read.read_command)
 app.command("usage")(read.usage_command)
 app.command("health")(health.health_command)
 app.command("cost")(cost.cost_command)
+app.command("vacuum")(vacuum.vacuum_command)
 app.add_typer(access.app, name="access")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(catalog.docs_app, name="docs")

@@ -15,6 +15,7 @@ from dagster import (
 )
 
 from mesh_platform import settings
+from mesh_platform.governance.maintenance import lake_vacuum, orphaned_cli_runs, vacuum_job, vacuum_schedule
 from mesh_platform.governance.compliance import product_compliance, shares_by_domain
 from mesh_platform.mesh import all_contracts
 from mesh_platform.monitoring.cost import mesh_cost
@@ -89,10 +90,12 @@ def cost(context: AssetExecutionContext) -> MaterializeResult:
 
 
 defs = Definitions(
-    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost],
+    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost, lake_vacuum],
+    jobs=[vacuum_job],
+    schedules=[vacuum_schedule],
     sensors=[AutomationConditionSensorDefinition(
         "governance_propagation", target=AssetSelection.assets(compliance, mesh_health, cost),
         default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=settings.sensor_interval(),
         description="Recomputes compliance, the health scorecard and cost whenever a product publishes.",
-    ), freshness_alert_sensor(CONTRACTS)],
+    ), freshness_alert_sensor(CONTRACTS), orphaned_cli_runs],
 )
