@@ -204,6 +204,14 @@ print("published")
 """
 
 
+def _staging(uri: Path) -> set[str]:
+    return {f.name for f in uri.glob(f"{STAGING_PREFIX}*")}
+
+
+def _referenced_staging(uri: Path) -> set[str]:
+    return {p.split("/")[0] for p in referenced_files(uri) if p.startswith(STAGING_PREFIX)}
+
+
 def _publish(uri: Path, writer: int, rows: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", PUBLISHER, str(uri), str(writer), str(rows)], env=_env(),
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -221,34 +229,30 @@ def _complete_versions(uri: Path) -> None:
 
 @pytest.mark.slow
 def test_concurrent_publishes_and_killed_writers_leave_every_version_complete(spark, tmp_path):
-    uri = tmp_path / "orders"
+    lake = tmp_path / "lake"
+    uri = product_path(lake, "sales", "orders")
     write_delta(spark.range(0, 100).withColumn("writer", F.lit(0)), uri, {"writer": "0", "rows": "100"})
     publishers = [_publish(uri, writer, 1000 * writer) for writer in range(1, 6)]
     outcomes = [(p.wait(timeout=900), p.stdout.read().strip()) for p in publishers]
+    print("concurrent publishes:", outcomes)
     assert any(code == 0 for code, _ in outcomes), outcomes
     assert all(code == 0 or (code == 3 and "Commit" in out) for code, out in outcomes), outcomes
     # losers removed their own staging: every folder left is a committed version's
-    assert {f.name for f in uri.glob(f"{STAGING_PREFIX}*")} == {p.split("/")[0] for p in referenced_files(uri)}
+    assert _staging(uri) == _referenced_staging(uri)
     _complete_versions(uri)
 
-    for round_ in range(5):  # a publish and a writer killed midway, side by side
+    for round_ in range(5):  # a writer killed midway, then a publish next to its fresh garbage
         marker = tmp_path / f"doomed-{round_}"
-        doomed, publisher = _start_doomed_writer(uri, marker), _publish(uri, 10 + round_, 700 + round_)
-        _kill_midway(doomed, uri, marker)
+        _kill_midway(_start_doomed_writer(uri, marker), uri, marker)
+        publisher = _publish(uri, 10 + round_, 700 + round_)
         assert publisher.wait(timeout=900) == 0, publisher.stdout.read()
     _complete_versions(uri)
     committed = DeltaTable(str(uri))
     assert int(committed.history(1)[0]["writer"]) == 14 and read_delta(spark, uri).count() == 704
 
-    report = json.loads(subprocess.run(
-        [MESH, "vacuum", "--format", "json", "--retention-hours", "0"], capture_output=True, text=True,
-        env={**os.environ, "MESH_LAKE_ROOT": str(tmp_path / "no-lake")}, timeout=120).stdout)
-    assert report["tables"] == []  # the mesh's lake has no table here; vacuum this one directly
-    from mesh_platform.storage.vacuum import vacuum_table
-
-    removed = vacuum_table(uri, retention_hours=0)
+    removed = _vacuum(lake, "--product", "sales.orders", "--retention-hours", "0")["tables"][0]
     if ON_JVM:
-        assert len({p.split("/")[0] for p in removed.removed}) == 5  # each killed writer's folder
-    assert {f.name for f in uri.glob(f"{STAGING_PREFIX}*")} == {p.split("/")[0] for p in referenced_files(uri)}
+        assert len({p.split("/")[0] for p in removed["removed"]}) == 5  # each killed writer's folder
+    assert _staging(uri) == _referenced_staging(uri)
     _complete_versions(uri)
     assert read_delta(spark, uri).count() == 704
