@@ -76,7 +76,7 @@ def loadable_versions(table_root: Path) -> list[int]:
     if not commits:
         return []
     oldest = 0 if commits[0] == 0 else min((int(c.name.split(".")[0]) for c in checkpoints), default=commits[-1])
-    return [v for v in range(oldest, commits[-1] + 1)]
+    return list(range(oldest, commits[-1] + 1))
 
 
 def _newest_mtime(folder: Path) -> float:
