@@ -14,6 +14,7 @@ from dagster import AssetKey, DagsterInstance
 
 from mesh_platform.contracts import Contract
 from mesh_platform.mesh import all_contracts, domain_module
+from mesh_platform.monitoring.orphans import cli_run_tags, fail_orphaned_cli_runs
 
 
 @dataclass
@@ -68,13 +69,16 @@ def materialize_domain(
     # The CLI shows its own progress; Dagster's step log stays in the instance (and the UI).
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if as_of:
-        run_config["resources"] = {"mesh": {"config": {"as_of": as_of}}}
+        # Run config for a resource replaces all of its construction-time config, not just the keys
+        # given: pass the bound resource's lake root along, or Dagster asks for it.
+        bound = defs.resources["mesh"]
+        run_config["resources"] = {"mesh": {"config": {"as_of": as_of, "lake_root": bound.lake_root}}}
     result = job.execute_in_process(
         run_config=run_config,
         instance=instance,
         asset_selection=keys,
         raise_on_error=False,
-        tags={"mesh/launched_by": "mesh-cli"},
+        tags=cli_run_tags(),
     )
     run_id = result.run_id
     by_product = {p: ProductResult(p, "not run", run_id) for p in products}
@@ -98,6 +102,16 @@ def materialize_domain(
     return list(by_product.values())
 
 
+def _check_as_of(as_of: str) -> None:
+    """A mistyped --as-of fails in one line here, not as Dagster's config traceback."""
+    from datetime import date
+
+    try:
+        date.fromisoformat(as_of)
+    except ValueError:
+        raise ValueError(f"--as-of {as_of!r} is not a date; write YYYY-MM-DD, e.g. 1998-06-30") from None
+
+
 def materialize(
     selection: Iterable[str] = (),
     instance: DagsterInstance | None = None,
@@ -110,8 +124,11 @@ def materialize(
 
     contracts = all_contracts()
     products = parse_selection(selection, contracts) if selection else sorted(contracts)
+    if as_of:
+        _check_as_of(as_of)
     SparkResource.from_env().preflight()  # fail in one line before any run is launched
     instance = instance or get_instance()
+    fail_orphaned_cli_runs(instance, "a later mesh materialize")  # a killed earlier one's runs stay STARTED
     results: list[ProductResult] = []
     for domain in domain_order(contracts, products):
         chosen = [p for p in products if contracts[p].domain == domain]

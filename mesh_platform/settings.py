@@ -31,6 +31,7 @@ from pathlib import Path
 
 DEFAULT_AS_OF = date(1998, 8, 2)
 COST_WINDOW_DAYS = 30  # `mesh cost` and the governance/cost asset sum the publishes of this many days
+VACUUM_RETENTION_HOURS = 24.0  # `mesh vacuum`, publishes and the daily vacuum keep unreferenced files this long
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -57,6 +57,23 @@ def test_materialize_publishes_then_refuses_a_contract_breach(seeded_lake, tmp_p
     assert gold.version() == version
 
 
+def test_materialize_as_of_builds_as_of_that_date(seeded_lake, tmp_path):
+    from dagster import AssetKey, DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    lake, home = tmp_path / "lake", tmp_path / "home"
+    shutil.copytree(seeded_lake / "sales" / "bronze", lake / "sales" / "bronze")
+    done = mesh("materialize", "--select", "sales/orders", "--as-of", "1998-06-30", lake=lake, home=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "published" in done.stdout and "Traceback" not in done.stdout + done.stderr
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        event = instance.get_latest_materialization_event(AssetKey(["sales", "orders"]))
+    assert event.asset_materialization.metadata["as_of"].value == "1998-06-30"
+    mistyped = mesh("materialize", "--select", "sales/orders", "--as-of", "1998-13-01", lake=lake, home=home)
+    assert mistyped.returncode == 2
+    assert mistyped.stdout.strip() == "error: --as-of '1998-13-01' is not a date; write YYYY-MM-DD, e.g. 1998-06-30"
+
+
 def test_unknown_selection_and_unreachable_engine_fail_in_one_line(seeded_lake, tmp_path):
     unknown = mesh("materialize", "--select", "sales/nope", lake=seeded_lake, home=tmp_path)
     assert unknown.returncode == 2 and "'sales.nope' matches no product" in unknown.stdout

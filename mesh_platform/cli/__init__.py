@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from mesh_platform.cli import (
-    access, audit, catalog, cost, diff, health, identity, lint, materialize, odcs, read, release, seed,
+    access, audit, catalog, cost, diff, health, identity, lint, materialize, odcs, read, release, seed, vacuum,
 )
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("read")(read.read_command)
 app.command("usage")(read.usage_command)
 app.command("health")(health.health_command)
 app.command("cost")(cost.cost_command)
+app.command("vacuum")(vacuum.vacuum_command)
 app.add_typer(access.app, name="access")
 app.add_typer(identity.app, name="identity")
 app.add_typer(audit.app, name="audit")

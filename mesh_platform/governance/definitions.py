@@ -7,20 +7,23 @@ from dagster import (
     AssetSpec,
     AutomationCondition,
     AutomationConditionSensorDefinition,
-    DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
     MaterializeResult,
     MetadataValue,
-    OpExecutionContext,
-    ScheduleDefinition,
     asset,
-    job,
-    op,
 )
 
 from mesh_platform import settings
 from mesh_platform.governance.compliance import product_compliance, shares_by_domain
+from mesh_platform.governance.maintenance import (
+    audit_compaction_schedule,
+    lake_vacuum,
+    orphaned_cli_runs,
+    read_audit_compaction,
+    vacuum_job,
+    vacuum_schedule,
+)
 from mesh_platform.mesh import all_contracts
 from mesh_platform.monitoring.cost import mesh_cost
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
@@ -93,26 +96,13 @@ def cost(context: AssetExecutionContext) -> MaterializeResult:
         + table)})
 
 
-@op(description="Compacts the read audit under its appenders' lock (no row lost or duplicated, chain kept).")
-def compact_read_audit(context: OpExecutionContext) -> None:
-    from mesh_platform.access.audit import compact
-
-    context.log.info(f"read audit: {compact(settings.lake_root())} files compacted")
-
-
-@job(description="The read audit's compaction: the platform's job, never a reader's (also `mesh audit compact`).")
-def read_audit_compaction():
-    compact_read_audit()
-
-
 defs = Definitions(
-    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost],
-    jobs=[read_audit_compaction],
-    schedules=[ScheduleDefinition(job=read_audit_compaction, cron_schedule="17 * * * *",
-                                  default_status=DefaultScheduleStatus.RUNNING)],
+    assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost, lake_vacuum],
+    jobs=[read_audit_compaction, vacuum_job],
+    schedules=[vacuum_schedule, audit_compaction_schedule],
     sensors=[AutomationConditionSensorDefinition(
         "governance_propagation", target=AssetSelection.assets(compliance, mesh_health, cost),
         default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=settings.sensor_interval(),
         description="Recomputes compliance, the health scorecard and cost whenever a product publishes.",
-    ), freshness_alert_sensor(CONTRACTS)],
+    ), freshness_alert_sensor(CONTRACTS), orphaned_cli_runs],
 )

@@ -8,6 +8,7 @@ Reads hand Spark the Parquet files of one table version, so they stay lazy and d
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from mesh_platform import settings
 from mesh_platform.storage.spark_write import commit_spark_files
+from mesh_platform.storage.vacuum import remove_stale_staging
+
+logger = logging.getLogger(__name__)
 
 
 class TableMissing(FileNotFoundError):
@@ -96,8 +100,19 @@ def write_path(df: DataFrame) -> str:
 def write_delta(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str] | None = None) -> Commit:
     """Replace the table's contents with `df` in one commit, through Arrow or Spark's executors."""
     if write_path(df) == "spark" and commit_spark_files(df, uri, commit_metadata or {}):
-        return _committed(uri)
-    return write_arrow(df.toArrow(), uri, commit_metadata)
+        commit = _committed(uri)
+    else:
+        commit = write_arrow(df.toArrow(), uri, commit_metadata)
+    _remove_killed_writers_staging(uri)
+    return commit
+
+
+def _remove_killed_writers_staging(uri: str | Path) -> None:
+    """After a commit: staging folders of writers killed more than the retention ago (see vacuum.py)."""
+    try:
+        remove_stale_staging(uri, settings.VACUUM_RETENTION_HOURS)
+    except OSError as exc:  # the publish is committed; garbage left now is the daily vacuum's
+        logger.warning("could not remove stale staging folders of %s: %s", uri, exc)
 
 
 def current_version(uri: str | Path) -> int | None:

@@ -4,7 +4,7 @@ The files land in a fresh folder inside the table (`<table>/spark-<uuid>/`) that
 references, so readers cannot see them; delta-rs then adds them (and removes the previous version's
 files) in one atomic commit. If the Spark job or the commit fails, the folder is removed and the
 previous version stays current; a process killed midway leaves only unreferenced files, which readers
-never list and `VACUUM` removes.
+never list and `mesh vacuum` (storage/vacuum.py) removes.
 """
 
 from __future__ import annotations
