@@ -72,18 +72,19 @@ def null_share_metrics(contract: Contract, df: DataFrame) -> list[SparkColumn]:
     return [F.sum(F.col(name).isNull().cast("long")).alias(f"drift_nulls_{i}") for i, name in _present(contract, df)]
 
 
-def _ranged(contract: Contract, df: DataFrame) -> list[tuple[int, str, bool]]:
-    """(index, column, is a date or timestamp) of each contract column whose data has a value range."""
+RANGED_TYPES = (NumericType, DateType, TimestampType, TimestampNTZType)
+
+
+def _ranged(contract: Contract, df: DataFrame) -> list[tuple[int, str]]:
+    """(index, column) of each contract column whose data has a value range: numbers, dates, timestamps."""
     types = {f.name: f.dataType for f in df.schema.fields}
-    dated = (DateType, TimestampType, TimestampNTZType)
-    return [(i, name, isinstance(types[name], dated)) for i, name in _present(contract, df)
-            if isinstance(types[name], (NumericType, *dated))]
+    return [(i, name) for i, name in _present(contract, df) if isinstance(types[name], RANGED_TYPES)]
 
 
 def drift_metrics(contract: Contract, df: DataFrame) -> list[SparkColumn]:
     """Null counts, and min and max of each numeric or date column, for the contract checks' aggregation."""
     ranges = [agg(F.col(name)).alias(f"drift_{label}_{i}")
-              for i, name, _ in _ranged(contract, df) for label, agg in (("min", F.min), ("max", F.max))]
+              for i, name in _ranged(contract, df) for label, agg in (("min", F.min), ("max", F.max))]
     return [*null_share_metrics(contract, df), *ranges]
 
 
@@ -99,14 +100,17 @@ def _as_number(value) -> float | None:
 
 
 def as_date(days: float) -> str:
-    return (EPOCH + timedelta(days=days)).isoformat()
+    try:
+        return (EPOCH + timedelta(days=days)).isoformat()
+    except OverflowError:  # a band edge before year 1 or after 9999
+        return f"{days:g} days from 1970-01-01"
 
 
 def observed_distribution(contract: Contract, df: DataFrame, row, rows: int) -> dict[str, float]:
     shares = {f"{NULL_METRIC}{name}": (int(row[f"drift_nulls_{i}"] or 0) / rows if rows else 0.0)
               for i, name in _present(contract, df)}
     ranges, aggregated = {}, row.asDict()
-    for i, name, _ in _ranged(contract, df):
+    for i, name in _ranged(contract, df):
         for label, prefix in (("min", MIN_METRIC), ("max", MAX_METRIC)):
             value = _as_number(aggregated.get(f"drift_{label}_{i}"))
             if value is not None:  # an empty or all-null column has no range
