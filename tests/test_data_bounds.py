@@ -251,4 +251,5 @@ def test_contract_diff_classifies_bounds_and_row_counts():
     for changes, field, kind, breaking in cases:
         found = [(c.field, c.kind, c.breaking) for c in diff(old, _contract(**changes))]
         assert found == [(field, kind, breaking)], changes
-    assert diff(old, _contract(min_rows=500))[0].detail == "at least 1 rows -> at least 500 rows"
+    assert diff(old, _contract(min_rows=500))[0].detail == "not empty -> at least 500 rows"
+    assert diff(old, _contract(allow_empty=True))[0].detail == "not empty -> may be empty"

@@ -105,6 +105,10 @@ def _least_rows(contract: Contract) -> int:
     return contract.min_rows or (0 if contract.allow_empty else 1)
 
 
+def _rows_text(least: int) -> str:
+    return {0: "may be empty", 1: "not empty"}.get(least, f"at least {least} rows")
+
+
 def _constraint_changes(old: Contract, new: Contract) -> Iterator[Change]:
     before = {_rule_key(r): r for r in old.quality}
     after = {_rule_key(r): r for r in new.quality}
@@ -123,7 +127,7 @@ def _constraint_changes(old: Contract, new: Contract) -> Iterator[Change]:
     was, now = _least_rows(old), _least_rows(new)
     if was != now:  # an empty build refused or allowed, or another minimum row count
         yield Change("min_rows", "constraint_tightened" if now > was else "constraint_loosened", now > was, False,
-                     f"at least {was} rows -> at least {now} rows")
+                     f"{_rows_text(was)} -> {_rows_text(now)}")
     if old.primary_key != new.primary_key:
         yield Change("primary_key", "primary_key_changed", True, False, f"{old.primary_key} -> {new.primary_key}")
     if new.sla.freshness_hours != old.sla.freshness_hours:
