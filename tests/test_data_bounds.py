@@ -164,8 +164,8 @@ def _publish(instance, contract):
     return result, checks, published[0].metadata if published else None
 
 
-def test_bad_dates_and_an_empty_build_are_refused_and_the_previous_version_stays_current(lake_root, spark):
-    instance, contract = DagsterInstance.ephemeral(), _contract()
+def test_bad_dates_too_few_rows_and_an_empty_build_are_refused_and_the_previous_version_stays_current(lake_root, spark):
+    instance, contract = DagsterInstance.ephemeral(), _contract(min_rows=250)
     _bronze(lake_root, _days(300))
     assert _publish(instance, contract)[0].success
     table = str(product_path(lake_root, "shop", "sales"))
@@ -173,16 +173,19 @@ def test_bad_dates_and_an_empty_build_are_refused_and_the_previous_version_stays
 
     for days, failed in ((_days(300, 10, date(1, 1, 1)), "min_sold_on"),  # year 1 in 10 % of the rows
                          (_days(300, 5, date(2999, 1, 1)), "max_sold_on"),  # year 2999 in 20 %
+                         (_days(200), ROW_COUNT_CHECK),  # below min_rows
                          ([], ROW_COUNT_CHECK)):  # an empty feed, where the last publish had 300 rows
         _bronze(lake_root, days)
         result, checks, metadata = _publish(instance, contract)
         assert not result.success and metadata is None, failed
         assert [n for n, e in checks.items() if not e.passed and e.severity.value == "ERROR"] == [failed]
+        assert (failed != ROW_COUNT_CHECK
+                or checks[failed].metadata["error"].text == f"{len(days)} rows, fewer than the contract's min_rows 250")
         assert DeltaTable(table).version() == version
         current = DeltaTable(table).to_pyarrow_table()
         assert current.num_rows == 300 and min(current["sold_on"].to_pylist()) == date(1995, 1, 1)
 
-    allowed = _contract(version="1.1.0", allow_empty=True)
+    allowed = _contract(version="1.1.0", allow_empty=True)  # loosened: a minor version
     result, checks, metadata = _publish(instance, allowed)
     assert result.success and checks[ROW_COUNT_CHECK].passed and metadata["dagster/row_count"].value == 0
     assert DeltaTable(table).version() == version + 1 and DeltaTable(table).to_pyarrow_table().num_rows == 0
