@@ -56,7 +56,7 @@ COLUMNS = (("{e}_id", "string", False, "Identifier of the {e} (decimal text of i
 SLA_HOURS = (4, 8, 12, 24, 48)
 TIGHTENING_EVERY = 5  # every 5th domain tightens the council's SLA maximum (48 h) to 24 h in its policies.yaml
 GOVERNANCE_ASSETS = ("compliance", "mesh_health", "cost", "lake_vacuum")
-PLATFORM_CHECKS = 6  # contract_schema, _nullability, _primary_key, governance_report, drift_schema, _distribution
+PLATFORM_CHECKS = 7  # contract_schema, _row_count, _nullability, _primary_key, governance_report, drift_schema, _distribution
 
 
 @dataclass(eq=False)

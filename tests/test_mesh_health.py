@@ -19,19 +19,18 @@ from mesh_platform.runner import materialize_domain
 CDR = {"finance": 0.0, "marketing": round(2 / 3, 4), "sales": 0.0, "supply_chain": 0.0}
 # Discoverability = 0.4 x documented columns + 0.3 x guarded columns + 0.3 x declared lineage. Every
 # shipped column is documented and every product declares its lineage; unguarded columns (no rule, not
-# in the key, nullable): customer_segments 1 of 5, unified_customer_view 6 of 14, inventory_forecast
-# 1 of 9, supplier_performance 1 of 8.
-MARKETING = (1.0 + (0.7 + 0.3 * 4 / 5) + (0.7 + 0.3 * 8 / 14)) / 3
-SUPPLY_CHAIN = (1.0 + (0.7 + 0.3 * 8 / 9) + (0.7 + 0.3 * 7 / 8)) / 3
-DISCOVERABILITY = {"finance": 1.0, "marketing": round(MARKETING, 4), "sales": 1.0, "supply_chain": round(SUPPLY_CHAIN, 4)}
+# in the key, nullable): unified_customer_view 3 of 14 (customer_name, preferred_channel,
+# preferred_delivery_speed); every other product guards all its columns.
+MARKETING = (1.0 + 1.0 + (0.7 + 0.3 * 11 / 14)) / 3
+DISCOVERABILITY = {"finance": 1.0, "marketing": round(MARKETING, 4), "sales": 1.0, "supply_chain": 1.0}
 
 
 def test_discoverability_weights_what_a_consumer_needs():
-    contract = all_contracts()["marketing.customer_segments"]
-    assert discoverability(contract) == pytest.approx(0.4 + 0.3 * 4 / 5 + 0.3)
+    contract = all_contracts()["marketing.unified_customer_view"]
+    assert discoverability(contract) == pytest.approx(0.4 + 0.3 * 11 / 14 + 0.3)
     bare = contract.model_copy(update={"columns": [c.model_copy(update={"description": ""}) for c in contract.columns],
-                                       "sources": [], "quality": []})
-    assert discoverability(bare) == pytest.approx(0.3 * 4 / 5)  # only non-null / key columns still guarded
+                                       "sources": [], "dependencies": [], "quality": []})
+    assert discoverability(bare) == pytest.approx(0.3 * 7 / 14)  # only non-null / key columns still guarded
 
 
 def test_scorecard_of_the_shipped_mesh(seeded_lake, spark, tmp_path, monkeypatch):

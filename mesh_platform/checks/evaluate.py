@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +26,14 @@ from pyspark.sql.types import DecimalType
 from mesh_platform.checks.names import (
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
+    ROW_COUNT_CHECK,
     SCHEMA_CHECK,
     rule_check_name,
 )
-from mesh_platform.checks.specs import contract_checks
+from mesh_platform.checks.specs import contract_checks, row_count_description
 from mesh_platform.contracts.model import Contract, QualityRule
 from mesh_platform.contracts.types import spark_type
+from mesh_platform.settings import default_as_of
 
 if TYPE_CHECKING:
     import pandera.pyspark as pa
@@ -120,19 +123,51 @@ def schema_drift(df: DataFrame, contract: Contract) -> dict[str, Any]:
     return drift
 
 
-def _violation(rule: QualityRule) -> SparkColumn:
+def _bound(rule: QualityRule, as_of: date) -> Any:
+    """The rule's threshold: its number, or its date bound resolved against the run's as-of date."""
+    bound = rule.date_bound
+    return rule.value if bound is None else bound.resolve(as_of)
+
+
+def _bounded(rule: QualityRule, column_type: str) -> SparkColumn:
+    """The values a min/max rule compares: a timestamp's date for a date bound (as_of covers that day)."""
+    col = F.col(rule.column)
+    return F.to_date(col) if rule.date_bound is not None and column_type == "timestamp" else col
+
+
+def _violation(rule: QualityRule, as_of: date, column_type: str) -> SparkColumn:
     """A boolean column that is true on rows breaking a row-level rule."""
     col = F.col(rule.column)
     match rule.rule:
         case "not_null":
             return col.isNull()
         case "min":
-            return col < F.lit(rule.value)
+            return _bounded(rule, column_type) < F.lit(_bound(rule, as_of))
         case "max":
-            return col > F.lit(rule.value)
+            return _bounded(rule, column_type) > F.lit(_bound(rule, as_of))
         case "allowed_values":
             return col.isNotNull() & ~col.isin(*rule.values)
     raise ValueError(rule.rule)
+
+
+def _plain(value: Any) -> Any:
+    """A metadata value: a number as float, a date as ISO text."""
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else float(value)
+
+
+def row_count_outcome(contract: Contract, rows: int) -> CheckOutcome:
+    """Refuses an empty build unless the contract allows empty, and one below `min_rows`."""
+    minimum = contract.min_rows or (0 if contract.allow_empty else 1)
+    metadata: dict[str, Any] = {"rows": rows, "min_rows": minimum, "allow_empty": contract.allow_empty}
+    if rows < minimum:
+        metadata["error"] = (
+            "the build is empty; set allow_empty: true in the contract if an empty product is normal"
+            if rows == 0 and contract.min_rows is None
+            else f"{rows} rows, fewer than the contract's min_rows {minimum}"
+        )
+    return CheckOutcome(ROW_COUNT_CHECK, rows >= minimum, True, row_count_description(contract), metadata)
 
 
 def _count_if(condition: SparkColumn) -> SparkColumn:
@@ -174,13 +209,17 @@ def _repeats(df: DataFrame, columns: list[str]) -> Repeats:
 
 def evaluate_contract(
     df: DataFrame, contract: Contract, extra_metrics: list[SparkColumn] = (),
-    after_pass: Callable[[], None] | None = None,
+    after_pass: Callable[[], None] | None = None, as_of: date | None = None,
 ) -> ContractReport:
     """Check `df` against `contract`; the caller should persist `df`, which is computed once here.
 
     `extra_metrics` ride in the same aggregation (the governance gate's, for one); `after_pass` is
-    called once that pass is done (the build's time and Spark jobs end there, the checks' begin).
+    called once that pass is done (the build's time and Spark jobs end there, the checks' begin);
+    `as_of`: the run's as-of date, which date bounds such as `as_of - 30 years` are resolved against
+    (default: the configured one, settings.default_as_of).
     """
+    as_of = as_of or default_as_of()
+    types = contract.published_columns
     checks = {c.name: c for c in contract_checks(contract)}
     drift = schema_drift(df, contract)
     unusable = set(drift["missing"]) | set(drift["retyped"])
@@ -201,10 +240,10 @@ def evaluate_contract(
     for i, rule in enumerate(rules):
         if rule.rule == "unique":
             continue  # a grouping, below
-        metrics.append(_count_if(_violation(rule)).alias(f"rule_{i}"))
+        metrics.append(_count_if(_violation(rule, as_of, types[rule.column])).alias(f"rule_{i}"))
         if rule.rule in {"min", "max"}:
             observed = F.min if rule.rule == "min" else F.max
-            metrics.append(observed(F.col(rule.column)).alias(f"observed_{i}"))
+            metrics.append(observed(_bounded(rule, types[rule.column])).alias(f"observed_{i}"))
     row = df.agg(*metrics, *extra_metrics).collect()[0]  # the one pass over every row
     if after_pass:
         after_pass()
@@ -213,6 +252,7 @@ def evaluate_contract(
     groupings = {tuple(key)} if key else set()
     groupings |= {(r.column,) for r in rules if r.rule == "unique"}
     repeats = {columns: _repeats(df, list(columns)) for columns in sorted(groupings)}
+    outcomes.append(row_count_outcome(contract, rows))
 
     if NULLABILITY_CHECK in checks:
         null_counts = {c: int(row[f"nulls_{i}"]) for i, c in enumerate(required)}
@@ -256,15 +296,16 @@ def evaluate_contract(
         else:
             passed = failing == 0
             if rule.rule in {"min", "max"}:
-                observed = row[f"observed_{index}"]
-                metadata |= {"observed": None if observed is None else float(observed), "threshold": rule.value}
+                metadata |= {"observed": _plain(row[f"observed_{index}"]), "threshold": _plain(_bound(rule, as_of))}
+                if rule.date_bound is not None and rule.date_bound.relative:
+                    metadata["bound"] = rule.value  # as written, e.g. as_of - 30 years
             if rule.rule == "allowed_values":
                 metadata["allowed"] = [str(v) for v in rule.values]
         if not passed and failing:
             metadata["examples"] = (
                 _duplicate_examples(df.where(F.col(rule.column).isNotNull()), [rule.column])
                 if rule.rule == "unique"
-                else _examples(df, _violation(rule), contract.primary_key, rule.column)
+                else _examples(df, _violation(rule, as_of, types[rule.column]), contract.primary_key, rule.column)
             )
         outcomes.append(CheckOutcome(name, passed, check.critical, check.description, metadata))
     return ContractReport(row_count=rows, outcomes=outcomes, metrics=row)

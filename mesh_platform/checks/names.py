@@ -5,6 +5,7 @@ from __future__ import annotations
 SCHEMA_CHECK = "contract_schema"
 NULLABILITY_CHECK = "contract_nullability"
 PRIMARY_KEY_CHECK = "contract_primary_key"
+ROW_COUNT_CHECK = "contract_row_count"
 UPSTREAM_CHECK = "upstream_health"
 GOVERNANCE_CHECK = "governance_report"
 SCHEMA_DRIFT_CHECK = "drift_schema"

@@ -11,6 +11,7 @@ from mesh_platform.checks.names import (
     GOVERNANCE_CHECK,
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
+    ROW_COUNT_CHECK,
     SCHEMA_CHECK,
     SCHEMA_DRIFT_CHECK,
     UPSTREAM_CHECK,
@@ -22,7 +23,7 @@ from mesh_platform.contracts.model import Contract, QualityRule
 UPSTREAM_DESCRIPTION = "Consumed products were read published, fresh and passing their blocking checks"
 GOVERNANCE_DESCRIPTION = "Complies with the council's and the domain's policies, on the contract and on the data"
 SCHEMA_DRIFT_DESCRIPTION = "Schema unchanged since the previous version unless the contract version changed"
-DISTRIBUTION_DRIFT_DESCRIPTION = "Row count and null shares within the band of recent publishes"
+DISTRIBUTION_DRIFT_DESCRIPTION = "Row count, null shares and value ranges within the band of recent publishes"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,16 @@ class CheckDef:
     description: str
 
 
+def _threshold(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"  # a date bound as written, e.g. as_of - 30 years
+
+
+def row_count_description(contract: Contract) -> str:
+    if contract.min_rows:
+        return f"At least {contract.min_rows:,} rows"
+    return "May be empty (allow_empty)" if contract.allow_empty else "Not empty (an empty build is refused)"
+
+
 def _describe(rule: QualityRule) -> str:
     match rule.rule:
         case "not_null":
@@ -39,9 +50,9 @@ def _describe(rule: QualityRule) -> str:
         case "unique":
             return f"{rule.column} is unique"
         case "min":
-            return f"{rule.column} >= {rule.value:g}"
+            return f"{rule.column} >= {_threshold(rule.value)}"
         case "max":
-            return f"{rule.column} <= {rule.value:g}"
+            return f"{rule.column} <= {_threshold(rule.value)}"
         case "allowed_values":
             return f"{rule.column} in {{{', '.join(map(str, rule.values))}}}"
     raise ValueError(rule.rule)
@@ -51,6 +62,7 @@ def contract_checks(contract: Contract) -> list[CheckDef]:
     checks = [
         CheckDef(SCHEMA_CHECK, True, "Columns and types match the contract (pandera), no extra columns"),
     ]
+    checks.append(CheckDef(ROW_COUNT_CHECK, True, row_count_description(contract)))
     required = [c.name for c in contract.columns if not c.nullable]
     if required:
         checks.append(CheckDef(NULLABILITY_CHECK, True, f"No nulls in {', '.join(required)}"))

@@ -84,15 +84,29 @@ def _rule_tightened(old, new) -> bool | None:
     """True if `new` rejects more data than `old`, False if less, None if equal."""
     if old.severity != new.severity:
         return new.severity == "critical"
-    if old.rule == "min" and old.value != new.value:
-        return new.value > old.value
-    if old.rule == "max" and old.value != new.value:
-        return new.value < old.value
+    if old.rule in {"min", "max"} and old.value != new.value:
+        was, now = _bound_order(old), _bound_order(new)
+        if was[0] != now[0]:  # a fixed date against one relative to the run: may reject more, assume it does
+            return True
+        return now > was if old.rule == "min" else now < was
     if old.rule == "not_null" and old.threshold != new.threshold:
         return new.threshold > old.threshold
     if old.rule == "allowed_values" and set(old.values) != set(new.values):
         return not set(new.values) >= set(old.values)
     return None
+
+
+def _bound_order(rule) -> tuple:
+    bound = rule.date_bound
+    return (0, rule.value) if bound is None else bound.order_key()
+
+
+def _least_rows(contract: Contract) -> int:
+    return contract.min_rows or (0 if contract.allow_empty else 1)
+
+
+def _rows_text(least: int) -> str:
+    return {0: "may be empty", 1: "not empty"}.get(least, f"at least {least} rows")
 
 
 def _constraint_changes(old: Contract, new: Contract) -> Iterator[Change]:
@@ -106,8 +120,14 @@ def _constraint_changes(old: Contract, new: Contract) -> Iterator[Change]:
     for key in before.keys() & after.keys():
         tightened = _rule_tightened(before[key], after[key])
         if tightened is not None:
+            values = (f": {before[key].value} -> {after[key].value}"
+                      if key[0] in {"min", "max"} and before[key].value != after[key].value else "")
             yield Change(f"quality.{key[0]}.{key[1]}", "constraint_tightened" if tightened else "constraint_loosened",
-                         tightened, False, f"{key[0]} on {key[1]}")
+                         tightened, False, f"{key[0]} on {key[1]}{values}")
+    was, now = _least_rows(old), _least_rows(new)
+    if was != now:  # an empty build refused or allowed, or another minimum row count
+        yield Change("min_rows", "constraint_tightened" if now > was else "constraint_loosened", now > was, False,
+                     f"{_rows_text(was)} -> {_rows_text(now)}")
     if old.primary_key != new.primary_key:
         yield Change("primary_key", "primary_key_changed", True, False, f"{old.primary_key} -> {new.primary_key}")
     if new.sla.freshness_hours != old.sla.freshness_hours:

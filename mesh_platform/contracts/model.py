@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mesh_platform.contracts.access import AccessPolicy, access_problems
+from mesh_platform.contracts.bounds import DateBound, parse_date_bound
 from mesh_platform.contracts.types import SUPPORTED_TYPES, is_supported_type
 
 # Names must be usable as SQL identifiers; the naming *conventions* are governance (NAMING-001).
@@ -80,14 +81,34 @@ class UniqueRule(_Rule):
     rule: Literal["unique"]
 
 
-class MinRule(_Rule):
+class _BoundRule(_Rule):
+    """`value`: a number, or for a date/timestamp column a date bound (see contracts/bounds.py):
+    `1992-01-01`, `as_of`, `as_of - 30 years`."""
+
+    value: float | str
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: object) -> object:
+        # YAML reads an unquoted 1992-01-01 as a date
+        return value.isoformat() if isinstance(value, date) else value
+
+    @field_validator("value")
+    @classmethod
+    def _bound(cls, value: float | str) -> float | str:
+        return parse_date_bound(value).text() if isinstance(value, str) else value
+
+    @property
+    def date_bound(self) -> DateBound | None:
+        return parse_date_bound(self.value) if isinstance(self.value, str) else None
+
+
+class MinRule(_BoundRule):
     rule: Literal["min"]
-    value: float
 
 
-class MaxRule(_Rule):
+class MaxRule(_BoundRule):
     rule: Literal["max"]
-    value: float
 
 
 class AllowedValuesRule(_Rule):
@@ -153,6 +174,24 @@ class Deprecation(_Strict):
         return int(suffix[1]) if len(suffix) == 2 and suffix[1].isdigit() else None
 
 
+DATE_TYPES = ("date", "timestamp")
+
+
+def _bound_problems(contract: Contract):
+    """A date bound needs a date or timestamp column, and such a column needs a date bound."""
+    types = {c.name: c.type for c in contract.columns}
+    for i, rule in enumerate(contract.quality):
+        if rule.rule not in {"min", "max"}:
+            continue
+        dated = types[rule.column] in DATE_TYPES
+        if rule.date_bound is not None and not dated:
+            yield (f"quality[{i}].value: {rule.value!r} is a date bound but {rule.column} is "
+                   f"{types[rule.column]}; give a number")
+        elif rule.date_bound is None and dated:
+            yield (f"quality[{i}].value: {rule.column} is a {types[rule.column]}; give a date bound such as "
+                   f"1992-01-01 or as_of, not {rule.value:g}")
+
+
 class Contract(_Strict):
     name: str
     domain: str
@@ -168,6 +207,9 @@ class Contract(_Strict):
     sla: Sla
     columns: Annotated[list[Column], Field(alias="schema", min_length=1)]
     quality: list[QualityRule] = []
+    # A build with fewer rows is refused; an empty one is refused unless `allow_empty` says empty is normal.
+    min_rows: Annotated[int, Field(ge=1)] | None = None
+    allow_empty: bool = False
     access: AccessPolicy = AccessPolicy()
     deprecation: Deprecation | None = None
 
@@ -215,6 +257,11 @@ class Contract(_Strict):
         repeated = sorted({f"{k} on {c}" for k, c in rule_ids if rule_ids.count((k, c)) > 1})
         if repeated:
             raise ValueError(f"quality declares the same rule twice: {', '.join(repeated)}")
+        if self.allow_empty and self.min_rows is not None:
+            raise ValueError(f"allow_empty: true contradicts min_rows: {self.min_rows}; remove one of them")
+        bound_problems = list(_bound_problems(self))
+        if bound_problems:
+            raise ValueError("\n".join(bound_problems))
         problems = access_problems(self.access, self.domain, self.published_columns)
         if problems:
             raise ValueError("\n".join(problems))

@@ -2,8 +2,11 @@
 
 Everything ODCS has a field for maps to that field; what it has none for (PII flags, masking, row
 filters, dependencies, product kind, refresh, sources, the SLA warning window, a deprecated major's
-sunset and successor) travels as `customProperties` named `mesh.*`, so that a round trip loses nothing.
-`status` says active, deprecated or retired.
+sunset and successor, `allow_empty`) travels as `customProperties` named `mesh.*`, so that a round trip
+loses nothing. `status` says active, deprecated or retired. The minimum row count is the table's
+`rowCount` library metric (>= 1 when the contract refuses only an empty build); a date bound is a SQL
+count of offending rows that must be 0, with `${as_of}` for the run's as-of date and the bound as
+written in `mesh.bound`.
 """
 
 from __future__ import annotations
@@ -42,11 +45,37 @@ def _quality(rule, position: int) -> dict:
         check = {"type": "library", "metric": "duplicateValues", "mustBe": 0}
     elif rule.rule == "allowed_values":
         check = {"type": "library", "metric": "invalidValues", "arguments": {"validValues": rule.values}, "mustBe": 0}
+    elif rule.date_bound is not None:
+        return {"name": f"{rule.rule}_{rule.column}", "severity": severity, **_date_bound_check(rule),
+                "customProperties": _custom(order=position, rule=rule.rule, bound=rule.value)}
     else:
         bound = "mustBeGreaterOrEqualTo" if rule.rule == "min" else "mustBeLessOrEqualTo"
         check = {"type": "sql", "query": f"SELECT {rule.rule.upper()}({rule.column}) FROM ${{object}}", bound: rule.value}
     # the position keeps the contract's rule order through a round trip (ODCS nests rules per column)
     return {"name": f"{rule.rule}_{rule.column}", "severity": severity, **check, "customProperties": _custom(order=position)}
+
+
+def _date_bound_check(rule) -> dict:
+    """SQL counting the rows beyond the bound; `${as_of}` stands for the run's as-of date."""
+    bound = rule.date_bound
+    if bound.absolute is not None:
+        limit = f"DATE '{bound.absolute.isoformat()}'"
+    else:
+        limit = "DATE '${as_of}'"
+        if bound.offset:
+            unit = bound.unit.removesuffix("s").upper()
+            limit += f" {'+' if bound.offset > 0 else '-'} INTERVAL '{abs(bound.offset)}' {unit}"
+    beyond = "<" if rule.rule == "min" else ">"
+    return {"type": "sql", "query": f"SELECT COUNT(*) FROM ${{object}} WHERE CAST({rule.column} AS DATE) {beyond} {limit}",
+            "mustBe": 0}
+
+
+def _row_count(contract: Contract) -> list[dict]:
+    if contract.allow_empty:
+        return []  # mesh.allow_empty at the top level says so
+    return [{"name": "row_count", "type": "library", "metric": "rowCount", "severity": "error",
+             "mustBeGreaterOrEqualTo": contract.min_rows or 1, "unit": "rows",
+             "customProperties": _custom(min_rows=contract.min_rows)}]
 
 
 def to_odcs(contract: Contract) -> dict:
@@ -76,13 +105,14 @@ def to_odcs(contract: Contract) -> dict:
         "description": {"purpose": contract.description}, "tags": list(contract.tags),
         "team": {"name": contract.owner},
         "schema": [{"name": contract.name, "physicalName": f"{contract.domain}/gold/{contract.asset_name}",
-                    "logicalType": "object", "physicalType": "table", "properties": properties}],
+                    "logicalType": "object", "physicalType": "table", "properties": properties,
+                    **({"quality": rows} if (rows := _row_count(contract)) else {})}],
         "slaProperties": [{"property": "freshness", "value": contract.sla.freshness_hours, "unit": "h"}],
         "roles": roles,
         "customProperties": _custom(
             kind=contract.kind, refresh=contract.refresh, sources=contract.sources,
             dependencies=[d.model_dump() for d in contract.dependencies],
-            sla_warn_after_hours=contract.sla.warn_after_hours,
+            sla_warn_after_hours=contract.sla.warn_after_hours, allow_empty=contract.allow_empty or None,
             **(contract.deprecation.model_dump(mode="json", exclude_defaults=True) if contract.deprecation else {}),
         ),
     }
@@ -116,11 +146,30 @@ def _rule(column: str, check: dict) -> dict:
         return base | {"rule": "unique"}
     if metric == "invalidValues":
         return base | {"rule": "allowed_values", "values": check["arguments"]["validValues"]}
+    custom = _customs(check)
+    if custom.get("rule") in {"min", "max"} and "bound" in custom:  # a date bound
+        return base | {"rule": custom["rule"], "value": custom["bound"]}
     if "mustBeGreaterOrEqualTo" in check:
         return base | {"rule": "min", "value": check["mustBeGreaterOrEqualTo"]}
     if "mustBeLessOrEqualTo" in check:
         return base | {"rule": "max", "value": check["mustBeLessOrEqualTo"]}
     raise ContractError(f"quality check {check.get('name')!r} on {column} has no equivalent contract rule")
+
+
+def _min_rows(table: dict, source: str) -> int | None:
+    """The table's rowCount metric: >= 1 is the default (refuse an empty build), more is min_rows."""
+    for check in table.get("quality") or []:
+        if check.get("metric") != "rowCount":
+            raise ContractError(f"{source}: schema[0].quality: table check {check.get('name')!r} has no "
+                                "equivalent contract field; only rowCount (min_rows) is supported")
+        if "mustBeGreaterOrEqualTo" not in check:
+            raise ContractError(f"{source}: schema[0].quality: rowCount needs mustBeGreaterOrEqualTo (min_rows)")
+        explicit = _customs(check).get("min_rows")
+        if explicit is not None:
+            return int(explicit)
+        minimum = int(check["mustBeGreaterOrEqualTo"])
+        return minimum if minimum > 1 else None
+    return None
 
 
 def from_odcs(document: dict, source: str) -> Contract:
@@ -141,6 +190,7 @@ def from_odcs(document: dict, source: str) -> Contract:
         if "masking" in custom:
             masking[prop["name"]] = custom["masking"]
     keys = sorted((p for p in properties if p.get("primaryKey")), key=lambda p: p.get("primaryKeyPosition", 0))
+    min_rows = _min_rows(table, source)
     roles = [r for r in document.get("roles") or [] if r["role"].startswith("consumer:")]
     sla = {p["property"]: p["value"] for p in document.get("slaProperties") or []}
     data = {
@@ -152,6 +202,7 @@ def from_odcs(document: dict, source: str) -> Contract:
         "dependencies": extra.get("dependencies", []), "refresh": extra.get("refresh", "on_upstream_change"),
         "sla": {"freshness_hours": sla.get("freshness"), "warn_after_hours": extra.get("sla_warn_after_hours")},
         "schema": columns, "quality": [rule for _, rule in sorted(quality, key=lambda item: item[0])],
+        "min_rows": min_rows, "allow_empty": bool(extra.get("allow_empty")),
         "access": {"consumers": [r["role"].removeprefix("consumer:") for r in roles], "masking": masking,
                    "row_filters": {r["role"].removeprefix("consumer:"): _customs(r)["row_filter"]
                                    for r in roles if "row_filter" in _customs(r)}},

@@ -3,7 +3,7 @@
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from dagster import (
@@ -27,8 +27,8 @@ from pyspark.sql import functions as F
 
 from mesh_platform.access.reader import open_product
 from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
-from mesh_platform.checks.drift import (distribution_outcome, metric_history, null_share_metrics, observed_distribution,
-                                        previous_rows, schema_outcome)
+from mesh_platform.checks.drift import (dated_columns, distribution_outcome, drift_metrics, metric_history,
+                                        observed_distribution, previous_rows, schema_outcome)
 from mesh_platform.checks.names import SCHEMA_CHECK
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle, today
@@ -182,22 +182,23 @@ def _published_version_violations(contract: Contract, published: PublishedTable 
 def check_build(
     df: DataFrame, contract: Contract, *, policies: Policies, static: list, where: str, lake_root: Path,
     read: list[UpstreamVersion], history: dict[str, list[float]], after_pass: Callable[[], None] | None = None,
+    as_of: date | None = None,
 ) -> tuple[ContractReport, dict[str, float]]:
     """Every check of a persisted build: the contract's aggregation (the pass that computes the build,
     then `after_pass`), the key groupings, the governance gate, upstream health and drift.
 
-    `static`: the contract's lint violations; `history`: drift.metric_history of the product.
-    Returns the report and the drift metrics with their bands (materialization metadata).
+    `static`: the contract's lint violations; `history`: drift.metric_history of the product; `as_of`:
+    the run's as-of date, for the contract's date bounds. Returns the report and the drift metrics with their bands (materialization metadata).
     """
     probe = PiiProbe.for_frame(df, contract, expected_rows=previous_rows(history))
-    report = evaluate_contract(df, contract, [*probe.metrics(), *null_share_metrics(contract, df)], after_pass)
+    report = evaluate_contract(df, contract, [*probe.metrics(), *drift_metrics(contract, df)], after_pass, as_of)
     published = published_table(lake_root, contract)  # the version this build would replace
     static = static + _published_version_violations(contract, published, where)
     report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static))
     if contract.dependencies:
         report.outcomes.append(_upstream_outcome(read))
     observed = observed_distribution(contract, df, report.metrics, report.row_count)
-    distribution, bands = distribution_outcome(observed, history)
+    distribution, bands = distribution_outcome(observed, history, dated_columns(contract))
     contract_drift = report.outcome(SCHEMA_CHECK).metadata
     report.outcomes += [schema_outcome(df, contract, published, contract_drift), distribution]
     return report, {**observed, **bands}
@@ -276,7 +277,8 @@ def product_asset(
 
         try:
             report, drift = check_build(df, contract, policies=policies, static=static_violations, where=where,
-                                        lake_root=lake_root, read=read, history=history, after_pass=pass_done)
+                                        lake_root=lake_root, read=read, history=history, after_pass=pass_done,
+                                        as_of=mesh.as_of_date)
             checked = time.perf_counter()
             publishes = not report.blocking_failures
             yield from _check_results(report, key, publishes)
