@@ -239,7 +239,7 @@ def test_a_dependency_is_read_masked_and_filtered_in_a_dagster_build(mesh_publis
     watch = parse_contract(WATCH, "customer_watch.yaml")
     built = product_asset(watch, lambda ctx: ctx.product(CLV).select("customer_id", "customer_name", "segment"),
                           {CLV: upstream})
-    result = materialize([upstream_stub(CLV), built], resources=platform_resources(), instance=instance)
+    result = materialize([upstream_stub(CLV), built], resources=platform_resources("finance"), instance=instance)
     assert result.success
     published = DeltaTable(str(product_path(lake_root, "finance", "customer_watch"))).to_pyarrow_table()
     clv = DeltaTable(str(product_path(lake_root, "sales", "customer_lifetime_value"))).to_pyarrow_table()
@@ -272,8 +272,8 @@ def test_io_manager_inputs_follow_the_same_policy(mesh_published, instance, lake
     def denied(clv: DataFrame) -> None:
         raise AssertionError("a denied input must not load")
 
-    assert materialize([upstream_stub(CLV), allowed], resources=platform_resources(), instance=instance).success
-    result = materialize([upstream_stub(CLV), denied], resources=platform_resources(), instance=instance,
+    assert materialize([upstream_stub(CLV), allowed], resources=platform_resources("marketing"), instance=instance).success
+    result = materialize([upstream_stub(CLV), denied], resources=platform_resources("supply_chain"), instance=instance,
                          raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

@@ -47,14 +47,14 @@ def _report_build(ctx):
 def _publish_stock(lake_root, instance, qty: list[int]):
     write_arrow(pa.table({"sku": [f"s{i}" for i in range(len(qty))], "qty": qty}), bronze_path(lake_root, "depot", "stock"))
     assets = [bronze_spec("depot", "stock", "team:depot"), product_asset(_contract(STOCK), _stock_build)]
-    assert materialize(assets, resources=platform_resources(), instance=instance).success
+    assert materialize(assets, resources=platform_resources("depot"), instance=instance).success
     return DeltaTable(str(product_path(lake_root, "depot", "stock"))).version()
 
 
 def _build_report(instance, report, upstream_contract):
     upstream_key = report.dependencies[0].product
     asset = product_asset(report, _report_build, {upstream_key: upstream_contract})
-    return materialize([asset], resources=platform_resources(), instance=instance, raise_on_error=False)
+    return materialize([asset], resources=platform_resources("depot"), instance=instance, raise_on_error=False)
 
 
 def _failure_message(result) -> str:
@@ -132,6 +132,6 @@ def test_refused_build_does_not_taint_the_version_that_stays_current(lake_root, 
     good = _publish_stock(lake_root, instance, [7, 8])
     write_arrow(pa.table({"sku": ["x", "x"], "qty": [1, 2]}), bronze_path(lake_root, "depot", "stock"))
     assets = [bronze_spec("depot", "stock", "team:depot"), product_asset(_contract(STOCK), _stock_build)]
-    assert not materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False).success
+    assert not materialize(assets, resources=platform_resources("depot"), instance=instance, raise_on_error=False).success
     result = _build_report(instance, _report("fail"), _contract(STOCK))
     assert result.success and _published_report(lake_root)["_source_products"] == [f"depot.stock@v{good}"]
