@@ -16,6 +16,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from mesh_platform.storage.delta import TableMissing, open_table
 from mesh_platform.storage.layout import platform_path
+from mesh_platform.storage.permissions import close_new_versions, prepare_table
 
 COMPACT_EVERY = 200  # commits; one small file per read would otherwise slow every usage query
 
@@ -82,12 +83,15 @@ def audit_path(lake_root: Path) -> Path:
 
 def record(lake_root: Path, event: ReadEvent) -> None:
     path = audit_path(lake_root)
+    access = prepare_table(path)  # 0700 under <lake>/_platform: no other user reads or forges the audit
     write_deltalake(
         str(path), pa.Table.from_pylist([asdict(event)], schema=SCHEMA), mode="append", schema_mode="merge"
     )
     table = DeltaTable(str(path))
     if table.version() % COMPACT_EVERY == 0:
         table.optimize.compact()
+        table.update_incremental()
+    close_new_versions(path, access, table.version())
 
 
 def reads(lake_root: Path, product: str | None = None) -> list[ReadEvent]:

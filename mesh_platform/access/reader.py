@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from mesh_platform import settings
 from mesh_platform.access.audit import ReadEvent, reads, record, usage
-from mesh_platform.access.masking import apply_masking, masking_salt
+from mesh_platform.access.masking import apply_masking
 from mesh_platform.access.policy import ReadPolicy, read_policy
 from mesh_platform.contracts.lifecycle import deprecation_notice
 from mesh_platform.contracts.model import Contract
@@ -88,7 +88,7 @@ def open_product(
     df = read_table(spark, table)
     if policy.row_filter:  # on clear values, before masking: the owner's predicate means the real data
         df = df.where(F.expr(policy.row_filter))
-    df = apply_masking(df, policy.masking, types, masking_salt(lake_root))
+    df = apply_masking(df, policy.masking, types, lake_root)
     if columns:
         df = df.select(*columns)
     return ProductRead(df, contract, policy, table.version(), file_totals(table)[0])
