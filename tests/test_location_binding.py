@@ -92,6 +92,19 @@ def test_every_workspace_location_defines_only_its_own_assets():
         assert location_problem(defs, name, spec.origin, bound) is None, module
 
 
+def test_a_resource_bound_to_another_domain_is_refused():
+    from mesh_platform.storage.io_manager import MeshDeltaIOManager
+    from mesh_platform.spark import SparkResource
+
+    merged = Definitions.merge(
+        domain_definitions(DOMAINS_DIR / "marketing", marketing_transforms),
+        Definitions(resources={"sales_io": MeshDeltaIOManager.bound_to("sales").from_env(SparkResource.from_env())}),
+    )
+    assert location_problem(merged, "marketing", "definitions.py", ("io_manager", "mesh")) == (
+        "definitions.py: resources sales_io are not the platform's, bound to marketing; build the location "
+        "with domain_definitions() and add assets through its extra_assets")
+
+
 def test_run_config_cannot_rebind_a_locations_domain():
     job = domain_definitions(DOMAINS_DIR / "marketing", marketing_transforms).resolve_implicit_global_asset_job_def()
     with pytest.raises(DagsterInvalidConfigError, match="domain"):

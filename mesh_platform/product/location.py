@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dagster import AssetKey, Definitions
 
+from mesh_platform.access.binding import DomainBound
 from mesh_platform.contracts import ContractError
 from mesh_platform.storage.layout import BRONZE
 
@@ -47,8 +48,11 @@ def location_problem(defs: Definitions, domain: str, where: str, bound_resources
             f"{_keys(bronze)}: bronze tables are internal to their domain and not readable from {domain}; "
             "consume one of its published products instead"
         )
-    unbound = [key for key in bound_resources
-               if getattr(type(defs.resources.get(key)), "bound_domain", None) != domain]
+    resources = defs.resources or {}
+    unbound = [key for key in bound_resources if getattr(type(resources.get(key)), "bound_domain", None) != domain]
+    # Any other resource bound to another domain would read as that domain for the assets using it.
+    unbound += [key for key, r in resources.items() if key not in bound_resources
+                and isinstance(r, DomainBound) and r.bound_domain != domain]
     if unbound:
         problems.append(
             f"resources {', '.join(unbound)} are not the platform's, bound to {domain}; build the location "
