@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import shutil
 import statistics
 import tempfile
 import time
@@ -51,6 +52,7 @@ def main() -> None:
             started = time.perf_counter()
             build().write.format("noop").mode("overwrite").save()
             times[name].append(time.perf_counter() - started)
+    shutil.rmtree(lake, ignore_errors=True)
     base = statistics.median(times["literal"])
     for name, measured in times.items():
         median = statistics.median(measured)
