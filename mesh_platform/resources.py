@@ -9,10 +9,11 @@ from mesh_platform.spark import SparkResource
 from mesh_platform.storage.io_manager import MeshDeltaIOManager
 
 
-def platform_resources() -> dict[str, Any]:
+def platform_resources(domain: str) -> dict[str, Any]:
+    """The resources of `domain`'s code location: they read and publish as `domain` only."""
     spark = SparkResource.from_env()
     return {
         "spark": spark,
-        "io_manager": MeshDeltaIOManager.from_env(spark),
-        "mesh": ProductRun.from_env(),
+        "io_manager": MeshDeltaIOManager.bound_to(domain).from_env(spark),
+        "mesh": ProductRun.bound_to(domain).from_env(),
     }

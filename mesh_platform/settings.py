@@ -9,7 +9,7 @@
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
 | MESH_SENSOR_INTERVAL | 30            | seconds between evaluations of the platform's sensors (propagation, alerts) |
-| MESH_MASKING_SALT    | (generated)   | salt of `hash` masking; default: a random one kept in the lake |
+| MESH_DOMAIN_GROUPS   | (own group)   | domain=group,...: the OS group that may read a domain's tables |
 | MESH_WRITE_PATH      | auto          | arrow, spark (executors write Parquet) or auto: by size |
 | MESH_ARROW_WRITE_MAX_MB | 64         | auto: largest DataFrame (plan size) published through Arrow |
 | MESH_MONITORING      | on            | off: no OpenLineage events or cost metadata (e.g. to measure them) |
@@ -81,8 +81,15 @@ def sensor_interval() -> int:
     return int(value)
 
 
-def masking_salt() -> str | None:
-    return os.environ.get("MESH_MASKING_SALT") or None
+def domain_groups() -> dict[str, str]:
+    """MESH_DOMAIN_GROUPS=sales=mesh-sales,finance=mesh-finance; a domain not listed: the platform user's group."""
+    value = os.environ.get("MESH_DOMAIN_GROUPS", "")
+    pairs = [item.strip() for item in value.split(",") if item.strip()]
+    bad = [p for p in pairs if p.count("=") != 1 or not all(part.strip() for part in p.split("="))]
+    if bad:
+        raise ValueError(f"MESH_DOMAIN_GROUPS={value!r}: {bad[0]!r} is not domain=group; "
+                         "write e.g. sales=mesh-sales,finance=mesh-finance")
+    return {d.strip(): g.strip() for d, g in (p.split("=") for p in pairs)}
 
 
 def monitoring_enabled() -> bool:

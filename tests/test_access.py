@@ -7,6 +7,7 @@ product factory's dependency reads and the IO manager.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mesh_platform.access import AccessDenied, read_product
-from mesh_platform.access.masking import REDACTED, masking_salt
+from mesh_platform.access.masking import REDACTED, masking_key
 from mesh_platform.access.reader import open_product
 from mesh_platform.contracts import ContractError
 from mesh_platform.contracts.loader import parse_contract
@@ -37,12 +38,12 @@ def partial(name: str) -> str:
     return name[: min(3, len(name) // 2)] + "****"
 
 
-def expected_mask(rule: str, name: str | None, salt: str) -> str | None:
+def expected_mask(rule: str, name: str | None, key: bytes) -> str | None:
     if name is None:
         return None
     return {
         "partial_mask": partial(name),
-        "hash": hashlib.sha256((salt + name).encode()).hexdigest(),
+        "hash": hmac.new(key, name.encode(), hashlib.sha256).hexdigest(),
         "redact": REDACTED,
         "null": None,
     }[rule]
@@ -145,8 +146,8 @@ def test_each_masking_rule_in_the_read_path(mesh_published, spark, lake_root, ru
     contract = with_access(CLV, consumers=["marketing"], masking={"customer_name": rule})
     read = open_product(spark, contract, "marketing", lake_root)
     seen = dict(rows(read.df, "customer_id", "customer_name"))
-    salt = masking_salt(lake_root)
-    assert seen == {k: expected_mask(rule, v, salt) for k, v in clear_names(lake_root).items()}
+    key = masking_key(lake_root)
+    assert seen == {k: expected_mask(rule, v, key) for k, v in clear_names(lake_root).items()}
     assert dict(read.df.dtypes)["customer_name"] == "string"  # a consumer's schema does not depend on its access
 
 
@@ -239,16 +240,16 @@ def test_a_dependency_is_read_masked_and_filtered_in_a_dagster_build(mesh_publis
     watch = parse_contract(WATCH, "customer_watch.yaml")
     built = product_asset(watch, lambda ctx: ctx.product(CLV).select("customer_id", "customer_name", "segment"),
                           {CLV: upstream})
-    result = materialize([upstream_stub(CLV), built], resources=platform_resources(), instance=instance)
+    result = materialize([upstream_stub(CLV), built], resources=platform_resources("finance"), instance=instance)
     assert result.success
     published = DeltaTable(str(product_path(lake_root, "finance", "customer_watch"))).to_pyarrow_table()
     clv = DeltaTable(str(product_path(lake_root, "sales", "customer_lifetime_value"))).to_pyarrow_table()
     platinum = {i: n for i, n, s in zip(*(clv[c].to_pylist() for c in ("customer_id", "customer_name", "segment")),
                                         strict=True) if s == "platinum"}
-    salt = masking_salt(lake_root)
+    key = masking_key(lake_root)
     assert set(published["segment"].to_pylist()) == {"platinum"}
     assert dict(zip(published["customer_id"].to_pylist(), published["customer_name"].to_pylist(), strict=True)) == {
-        i: expected_mask(rule, n, salt) for i, n in platinum.items()
+        i: expected_mask(rule, n, key) for i, n in platinum.items()
     }
 
 
@@ -272,8 +273,8 @@ def test_io_manager_inputs_follow_the_same_policy(mesh_published, instance, lake
     def denied(clv: DataFrame) -> None:
         raise AssertionError("a denied input must not load")
 
-    assert materialize([upstream_stub(CLV), allowed], resources=platform_resources(), instance=instance).success
-    result = materialize([upstream_stub(CLV), denied], resources=platform_resources(), instance=instance,
+    assert materialize([upstream_stub(CLV), allowed], resources=platform_resources("marketing"), instance=instance).success
+    result = materialize([upstream_stub(CLV), denied], resources=platform_resources("supply_chain"), instance=instance,
                          raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

@@ -158,7 +158,7 @@ def test_publish_records_the_contract_and_refuses_a_version_that_does_not_fit(la
         contract = parse_contract(contract_data, "items.yaml")
         columns = [c.name for c in contract.columns]
         asset = product_asset(contract, lambda ctx: ctx.source("items").withColumn("label", F.lit("x")).select(*columns))
-        return materialize([bronze_spec("stock", "items", "team:stock"), asset], resources=platform_resources(),
+        return materialize([bronze_spec("stock", "items", "team:stock"), asset], resources=platform_resources("stock"),
                            instance=instance, raise_on_error=False)
 
     assert publish(ITEMS).success

@@ -158,7 +158,7 @@ def _publish(instance, contract):
         return ctx.source("sales").select("sale_id", "sold_on", F.col("amount").cast("decimal(18,2)"))
 
     result = materialize([bronze_spec("shop", "sales", "team:shop"), product_asset(contract, transform)],
-                         resources=platform_resources(), instance=instance, raise_on_error=False)
+                         resources=platform_resources("shop"), instance=instance, raise_on_error=False)
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     published = result.asset_materializations_for_node("shop__sales")
     return result, checks, published[0].metadata if published else None

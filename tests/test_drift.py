@@ -44,7 +44,7 @@ def _publish(instance, contract_data=PARCELS):
         return df.selectExpr(*[c if c in df.columns else f"cast(null as string) as {c}" for c in columns])
 
     result = materialize([bronze_spec("depot", "parcels", "team:depot"), product_asset(contract, transform)],
-                         resources=platform_resources(), instance=instance)
+                         resources=platform_resources("depot"), instance=instance)
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     return result.asset_materializations_for_node("depot__parcels")[0].metadata, checks
 

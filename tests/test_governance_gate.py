@@ -40,7 +40,7 @@ ASSETS = [
 def _publish(lake_root, instance, notes: list[str], **extra: list):
     write_arrow(pa.table({"contact_id": [f"c{i}" for i in range(len(notes))], "contact_note": notes, **extra}),
                 bronze_path(lake_root, "crm", "contacts"))
-    return materialize(ASSETS, resources=platform_resources(), instance=instance, raise_on_error=False)
+    return materialize(ASSETS, resources=platform_resources("crm"), instance=instance, raise_on_error=False)
 
 
 def _report(result):
@@ -105,7 +105,7 @@ def test_spark_patterns_decide_like_the_python_detector(spark):
 def test_completeness_and_key_breaches_are_listed_in_the_governance_report(lake_root, instance, spark):
     write_arrow(pa.table({"contact_id": ["c1", "c1", None], "contact_note": ["a", "b", "c"]}),
                 bronze_path(lake_root, "crm", "contacts"))
-    result = materialize(ASSETS, resources=platform_resources(), instance=instance, raise_on_error=False)
+    result = materialize(ASSETS, resources=platform_resources("crm"), instance=instance, raise_on_error=False)
     violations = {(v["rule"], v["message"]) for v in _report(result).metadata["violations"].value}
     assert ("QUALITY-001", "1 nulls in required column contact_id") in violations
     assert ("QUALITY-003", "2 duplicate key rows") in violations

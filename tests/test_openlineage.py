@@ -106,7 +106,7 @@ def _publish(tmp_path, ids: list[str | None], instance):
     contract = parse_contract(PARCELS, "parcels.yaml")
     assets = [bronze_spec("depot", "parcels", "team:depot"), product_asset(contract, lambda ctx: ctx.source("parcels"))]
     write_arrow(pa.table({"parcel_id": pa.array(ids, pa.string())}), bronze_path(tmp_path / "lake", "depot", "parcels"))
-    return materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False)
+    return materialize(assets, resources=platform_resources("depot"), instance=instance, raise_on_error=False)
 
 
 def test_a_refused_build_sends_fail_and_events_also_go_to_an_http_endpoint(tmp_path, monkeypatch, webhook, validate):

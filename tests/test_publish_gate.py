@@ -55,13 +55,13 @@ def _write_bronze(lake_root, ids, prices):
 
 def test_blocked_publish_keeps_previous_version_and_skips_downstream(lake_root, instance, spark):
     _write_bronze(lake_root, ["a", "b", "c"], [1.0, 2.0, 3.0])
-    first = materialize(ASSETS, resources=platform_resources(), instance=instance)
+    first = materialize(ASSETS, resources=platform_resources("shop"), instance=instance)
     assert first.success
     table_uri = str(product_path(lake_root, "shop", "items"))
     published_version = DeltaTable(table_uri).version()
 
     _write_bronze(lake_root, ["a", "a", "d"], [1.0, -5.0, 3.0])  # a duplicate key and a negative price
-    second = materialize(ASSETS, resources=platform_resources(), instance=instance, raise_on_error=False)
+    second = materialize(ASSETS, resources=platform_resources("shop"), instance=instance, raise_on_error=False)
 
     assert not second.success
     checks = {e.check_name: e for e in second.get_asset_check_evaluations()}
@@ -78,7 +78,7 @@ def test_blocked_publish_keeps_previous_version_and_skips_downstream(lake_root, 
 
 def test_published_materialization_records_contract_metadata(lake_root, instance, spark):
     _write_bronze(lake_root, ["x", "y"], [1.0, 2.0])
-    result = materialize(ASSETS, resources=platform_resources(), instance=instance, selection=["shop/items"])
+    result = materialize(ASSETS, resources=platform_resources("shop"), instance=instance, selection=["shop/items"])
     event = next(iter(result.get_asset_materialization_events()))
     metadata = event.materialization.metadata
     assert metadata["dagster/row_count"].value == 2
@@ -100,5 +100,5 @@ def test_io_manager_loads_another_locations_product_as_a_spark_dataframe(mesh_pu
         assert orders.count() == mesh_published["sales.orders"].row_count
         assert "order_id" in orders.columns
 
-    result = materialize([upstream_stub("sales.orders"), big_orders], resources=platform_resources(), instance=instance)
+    result = materialize([upstream_stub("sales.orders"), big_orders], resources=platform_resources("finance"), instance=instance)
     assert result.success

@@ -42,7 +42,7 @@ def test_pricing_summary_at_sf1_equals_the_published_tpch_answer(tmp_path, monke
     contract = domain_contracts("finance")["finance.pricing_summary"]
     assets = [bronze_spec("finance", "invoice_lines", "team:finance"),
               product_asset(contract, transforms.pricing_summary)]
-    assert materialize(assets, resources=platform_resources(), instance=instance).success
+    assert materialize(assets, resources=platform_resources("finance"), instance=instance).success
 
     rows = DeltaTable(str(lake / "finance" / "gold" / "pricing_summary")).to_pyarrow_table().to_pylist()
     assert {(r["return_flag"], r["line_status"]) for r in rows} == set(PUBLISHED)

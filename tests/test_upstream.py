@@ -47,14 +47,14 @@ def _report_build(ctx):
 def _publish_stock(lake_root, instance, qty: list[int]):
     write_arrow(pa.table({"sku": [f"s{i}" for i in range(len(qty))], "qty": qty}), bronze_path(lake_root, "depot", "stock"))
     assets = [bronze_spec("depot", "stock", "team:depot"), product_asset(_contract(STOCK), _stock_build)]
-    assert materialize(assets, resources=platform_resources(), instance=instance).success
+    assert materialize(assets, resources=platform_resources("depot"), instance=instance).success
     return DeltaTable(str(product_path(lake_root, "depot", "stock"))).version()
 
 
 def _build_report(instance, report, upstream_contract):
     upstream_key = report.dependencies[0].product
     asset = product_asset(report, _report_build, {upstream_key: upstream_contract})
-    return materialize([asset], resources=platform_resources(), instance=instance, raise_on_error=False)
+    return materialize([asset], resources=platform_resources("depot"), instance=instance, raise_on_error=False)
 
 
 def _failure_message(result) -> str:
@@ -132,7 +132,7 @@ def test_refused_build_does_not_taint_the_version_that_stays_current(lake_root, 
     good = _publish_stock(lake_root, instance, [7, 8])
     write_arrow(pa.table({"sku": ["x", "x"], "qty": [1, 2]}), bronze_path(lake_root, "depot", "stock"))
     assets = [bronze_spec("depot", "stock", "team:depot"), product_asset(_contract(STOCK), _stock_build)]
-    assert not materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False).success
+    assert not materialize(assets, resources=platform_resources("depot"), instance=instance, raise_on_error=False).success
     result = _build_report(instance, _report("fail"), _contract(STOCK))
     assert result.success and _published_report(lake_root)["_source_products"] == [f"depot.stock@v{good}"]
 
@@ -146,7 +146,7 @@ def test_crashed_build_is_no_verdict_and_consumers_keep_reading_the_good_version
         lake_root, instance, spark, on_stale):
     good = _publish_stock(lake_root, instance, [4, 5])
     assets = [bronze_spec("depot", "stock", "team:depot"), product_asset(_contract(STOCK), _crashing_build)]
-    crashed = materialize(assets, resources=platform_resources(), instance=instance, raise_on_error=False)
+    crashed = materialize(assets, resources=platform_resources("depot"), instance=instance, raise_on_error=False)
     (failure,) = [e for e in crashed.all_events if e.is_step_failure]
     assert "bronze table unreadable" in failure.step_failure_data.error.cause.message
     # The crash left its checks planned and never evaluated: consumers must still build, every time.

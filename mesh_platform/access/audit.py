@@ -19,6 +19,7 @@ from mesh_platform.access import audit_chain as chain
 from mesh_platform.access.audit_chain import AuditUnreadable
 from mesh_platform.storage.delta import TableMissing, open_table
 from mesh_platform.storage.layout import platform_path
+from mesh_platform.storage.permissions import close_new_versions, prepare_table
 
 READ, DENIED = "read", "denied"
 
@@ -112,6 +113,7 @@ def record_all(lake_root: Path, events: Sequence[ReadEvent]) -> None:
 def _append(lake_root: Path, events: Sequence[ReadEvent]) -> None:
     """One commit of `events` after the chain's end; the caller holds the writer lock."""
     path = audit_path(lake_root)
+    access = prepare_table(path)  # 0700 under <lake>/_platform: no other user reads or forges the audit
     table = _open(path)
     rows, end = chain.link(chain.current_head(lake_root, table), [asdict(e) for e in events])
     data = pa.Table.from_pylist(rows, schema=SCHEMA)
@@ -120,6 +122,7 @@ def _append(lake_root: Path, events: Sequence[ReadEvent]) -> None:
         table = DeltaTable(str(path))
     else:
         write_deltalake(table, data, mode="append", schema_mode="merge")
+    close_new_versions(path, access, table.version())
     chain.write_head(lake_root, chain.Head(end.seq, end.hash, table.version()))
 
 
@@ -188,7 +191,9 @@ def compact(lake_root: Path) -> int:
             if table is None:
                 return 0
             head = chain.current_head(lake_root, table)
+            access = prepare_table(path)
             removed = int(table.optimize.compact().get("numFilesRemoved", 0))
+            close_new_versions(path, access, table.version())
             if removed:
                 chain.write_head(lake_root, chain.Head(head.seq, head.hash, table.version()))
             return removed

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from mesh_platform import settings
 from mesh_platform.access.audit import ReadEvent
 from mesh_platform.access.credentials import LocalIdentityWarning, authenticate, domain_principals
-from mesh_platform.access.masking import apply_masking, masking_salt
+from mesh_platform.access.masking import apply_masking
 from mesh_platform.access.policy import ReadPolicy
 from mesh_platform.access.recording import authorize, record_read
 from mesh_platform.contracts.lifecycle import deprecation_notice
@@ -105,7 +105,7 @@ def open_product(
     if policy.row_filter:  # on clear values, before masking: the owner's predicate means the real data
         # re-vetted and printed by sqlglot: Spark evaluates only what the row-filter check accepted
         df = df.where(F.expr(vetted_filter_sql(policy.row_filter, types)))
-    df = apply_masking(df, policy.masking, types, masking_salt(lake_root))
+    df = apply_masking(df, policy.masking, types, lake_root)
     if columns:
         df = df.select(*columns)
     if limit is not None:

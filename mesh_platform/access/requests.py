@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-from deltalake import write_deltalake
+from deltalake import DeltaTable, write_deltalake
 
 from mesh_platform.access.credentials import Identity, domain_principals
 from mesh_platform.contracts.model import Contract
 from mesh_platform.storage.delta import TableMissing, open_table
 from mesh_platform.storage.layout import platform_path
+from mesh_platform.storage.permissions import close_new_versions, prepare_table
 
 SCHEMA = pa.schema([
     ("request_id", pa.string()),
@@ -57,7 +58,9 @@ def _log(lake_root: Path) -> Path:
 
 def _append(lake_root: Path, request: AccessRequest) -> AccessRequest:
     request = replace(request, at=datetime.now(UTC))
+    access = prepare_table(_log(lake_root))  # platform state: the platform user's only
     write_deltalake(str(_log(lake_root)), pa.Table.from_pylist([asdict(request)], schema=SCHEMA), mode="append")
+    close_new_versions(_log(lake_root), access, DeltaTable(str(_log(lake_root))).version())
     return request
 
 

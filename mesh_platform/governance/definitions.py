@@ -28,6 +28,7 @@ from mesh_platform.mesh import all_contracts
 from mesh_platform.monitoring.cost import mesh_cost
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
 from mesh_platform.monitoring.health import mesh_health as scorecard
+from mesh_platform.product.location import require_own_assets
 from mesh_platform.storage.layout import product_key
 
 CONTRACTS = all_contracts()
@@ -96,6 +97,8 @@ def cost(context: AssetExecutionContext) -> MaterializeResult:
         + table)})
 
 
+# The council's location runs only its own assets: products appear as stubs, and no platform IO manager
+# is bound here, so nothing in it reads a product's data.
 defs = Definitions(
     assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost, lake_vacuum],
     jobs=[read_audit_compaction, vacuum_job],
@@ -106,3 +109,4 @@ defs = Definitions(
         description="Recomputes compliance, the health scorecard and cost whenever a product publishes.",
     ), freshness_alert_sensor(CONTRACTS), orphaned_cli_runs],
 )
+require_own_assets(defs, "governance", __file__)

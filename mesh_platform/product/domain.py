@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from dagster import (
+    AssetsDefinition,
     AssetSelection,
     AssetSpec,
     AutomationConditionSensorDefinition,
@@ -21,10 +23,12 @@ from mesh_platform.contracts.lifecycle import deprecation_notice, today
 from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
+from mesh_platform.product.location import require_own_assets
 from mesh_platform import resources  # a module import: resources imports this package
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
 
+BOUND_RESOURCES = ("io_manager", "mesh")  # read and publish as the location's domain (access/binding.py)
 # One process per step, forked from a server that has already imported Dagster, the platform and this code
 # location: a step starts in a fraction of a second instead of paying those imports again (spawn's default).
 STEP_PROCESSES = multiprocess_executor.configured({"start_method": {"forkserver": {}}}, name="mesh_multiprocess")
@@ -87,7 +91,11 @@ def upstream_stub(product: str) -> AssetSpec:
     )
 
 
-def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
+def domain_definitions(
+    domain_dir: Path, transforms: ModuleType, extra_assets: Sequence[AssetsDefinition | AssetSpec] = ()
+) -> Definitions:
+    """The domain's code location: its products, bronze tables and stubs of what it consumes, plus
+    `extra_assets` (keyed [domain, ...]), under resources bound to the domain; LocationError otherwise."""
     domain_dir = Path(domain_dir)
     domain = domain_dir.name
     # Governance as code: no product breaks a policy, and the majors of a product fit together (VERSION-002);
@@ -129,11 +137,13 @@ def domain_definitions(domain_dir: Path, transforms: ModuleType) -> Definitions:
             description=f"Rebuilds {domain} products when the products they consume publish a new version.",
         )
     ] if automated else []
-    return Definitions(
-        assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products, *retired],
+    defs = Definitions(
+        assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products, *retired, *extra_assets],
         sensors=sensors,
-        resources=resources.platform_resources(),
+        resources=resources.platform_resources(domain),
         # In-process by default: one process and one Spark session for the whole run, where the
         # multiprocess executor would start a JVM per asset step (measured in bench/execution_mode.py).
         executor=in_process_executor if settings.executor_name() == "in_process" else STEP_PROCESSES,
     )
+    require_own_assets(defs, domain, str(domain_dir / "definitions.py"), BOUND_RESOURCES)
+    return defs

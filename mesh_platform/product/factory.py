@@ -137,7 +137,7 @@ def _deprecated_dependencies(contract: Contract, upstreams: Mapping[str, Contrac
 
 
 def _read_dependencies(
-    contract: Contract, upstreams: Mapping[str, Contract], context, spark, lake_root: Path
+    contract: Contract, upstreams: Mapping[str, Contract], context, spark, lake_root: Path, consumer: str
 ) -> tuple[list[UpstreamVersion], dict[str, DataFrame]]:
     now = time.time()
     chosen = [
@@ -146,8 +146,8 @@ def _read_dependencies(
     ]
     frames = {}
     for source in chosen:
-        # Read as this product's domain: the upstream contract's masking and row filter apply.
-        read = open_product(spark, upstreams[source.product], contract.domain, lake_root, source.version,
+        # Read as the domain the code location is bound to: the upstream contract's masking and row filter apply.
+        read = open_product(spark, upstreams[source.product], consumer, lake_root, source.version,
                             via="dagster", run_id=context.run_id, read_by=contract.key)  # audited there
         frames[source.product] = read.df
         if read.observation:
@@ -257,7 +257,8 @@ def product_asset(
             raise
 
     def _checked_build(context, mesh, lake_root, session, observation, inputs, deprecated):
-        read, products = _read_dependencies(contract, upstreams, context, session, lake_root)
+        consumer = mesh.require_own([key], "build")  # the location's domain, not the contract's claim
+        read, products = _read_dependencies(contract, upstreams, context, session, lake_root, consumer)
         observation.started(lambda: _input_datasets(contract, upstreams, lake_root, inputs, read, products))
         build = BuildContext(
             spark=session,

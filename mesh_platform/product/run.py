@@ -8,9 +8,12 @@ from dagster import ConfigurableResource
 from pydantic import Field, field_validator
 
 from mesh_platform import settings
+from mesh_platform.access.binding import DomainBound
 
 
-class ProductRun(ConfigurableResource):
+class ProductRun(ConfigurableResource, DomainBound):
+    """Use `ProductRun.bound_to(domain)`: a build reads its dependencies as the bound domain only."""
+
     as_of: str = Field(
         default=settings.DEFAULT_AS_OF.isoformat(),
         description="Every product is computed as of this date (YYYY-MM-DD).",

@@ -15,6 +15,7 @@ from mesh_platform.mesh import domain_module, domain_names
 from mesh_platform.seed.tpch import TpchTables, generate
 from mesh_platform.storage.delta import TableMissing, open_table, write_arrow
 from mesh_platform.storage.layout import bronze_path
+from mesh_platform.storage.permissions import private_folder
 
 SEED_VERSION = "1"  # bump when a domain's bronze derivation changes, to refresh existing lakes
 
@@ -51,7 +52,8 @@ def seed(
     on_step: Callable[[str], None] = lambda _: None,
 ) -> list[SeedResult]:
     on_step(f"TPC-H SF {scale:g}")
-    tpch = TpchTables(generate(scale, Path(lake_root) / "_tpch" / f"sf{scale:g}"))
+    raw = private_folder(Path(lake_root) / "_tpch")  # every domain's raw data: names, phones, addresses
+    tpch = TpchTables(generate(scale, raw / f"sf{scale:g}"))
     results = []
     for domain in domain_names():
         if domains is not None and domain not in domains:

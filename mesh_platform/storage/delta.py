@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from mesh_platform import settings
+from mesh_platform.storage.permissions import close_new_versions, prepare_table
 from mesh_platform.storage.spark_write import commit_spark_files
 from mesh_platform.storage.vacuum import remove_stale_staging
 
@@ -61,6 +62,7 @@ def write_arrow(
     data: pa.Table, uri: str | Path, commit_metadata: dict[str, str] | None = None
 ) -> Commit:
     """Replace the table's contents with `data` in one commit (creating the table if needed)."""
+    access = prepare_table(uri)  # closed before delta-rs creates a file in it (permissions.py)
     write_deltalake(
         str(uri),
         data,
@@ -68,7 +70,9 @@ def write_arrow(
         schema_mode="overwrite",
         commit_properties=CommitProperties(custom_metadata=commit_metadata or {}),
     )
-    return _committed(uri)
+    commit = _committed(uri)
+    close_new_versions(uri, access, commit.version)
+    return commit
 
 
 def file_totals(table: DeltaTable) -> tuple[int, int]:

@@ -18,12 +18,14 @@ from dagster_deltalake.io_manager import TableConnection
 from pyspark.sql import DataFrame
 
 from mesh_platform import settings
+from mesh_platform.access.binding import DomainBound
 from mesh_platform.access.policy import AccessDenied
 from mesh_platform.access.reader import open_product
 from mesh_platform.mesh import domain_contracts
 from mesh_platform.monitoring.observe import dataset, open_observation
 from mesh_platform.spark import SparkResource
 from mesh_platform.storage.delta import read_delta, write_delta
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_path, io_schema, product_path
 
 COLUMN_SCHEMA = "dagster/column_schema"
 
@@ -41,26 +43,25 @@ def _described_schema(df: DataFrame, definition_metadata: dict) -> TableSchema:
     )
 
 
-def _consumer_domain(context: InputContext) -> str:
-    """The domain of the asset loading the input: the first part of its key."""
-    assets_def = context.step_context.assets_def if context.has_asset_key else None
-    domains = {key.path[0] for key in assets_def.keys} if assets_def else set()
-    if len(domains) != 1:
-        raise AccessDenied(
-            f"{context.asset_key.to_user_string()} can only be loaded by an asset of one domain "
-            "(asset key [domain, name]), which the access policy is checked against"
-        )
-    return domains.pop()
-
-
 class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
-    def __init__(self, spark: SparkResource, lake_root: Path):
+    """Reads and publishes as the domain its IO manager is bound to (`binding`), whatever the asset keys say."""
+
+    def __init__(self, spark: SparkResource, lake_root: Path, binding: DomainBound):
         self._spark = spark
         self._lake_root = lake_root
+        self._binding = binding
 
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: DataFrame, connection: TableConnection
     ):
+        key = context.asset_key
+        domain = self._binding.require_own([key], "publish")  # never into another domain's folder
+        own = product_path(self._lake_root, domain, key.path[-1])
+        if len(key.path) != 2 or Path(connection.table_uri) != own:  # the `schema` metadata must not redirect it
+            raise AccessDenied(
+                f"{key.to_user_string()} publishes only to {own} (asset key [\"{domain}\", name], "
+                f"metadata schema {io_schema(domain, GOLD)!r}), not to {connection.table_uri}"
+            )
         definition_metadata = context.definition_metadata or {}
         commit_metadata = {
             "dagster.run_id": context.run_id,
@@ -87,18 +88,21 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         }
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection: TableConnection) -> DataFrame:
-        upstream, consumer = context.asset_key.path, _consumer_domain(context)
+        step = context.step_context
+        consumer = self._binding.require_own(step.assets_def.keys, "load inputs")
+        upstream = context.asset_key.path
         contract = domain_contracts(upstream[0]).get(".".join(upstream)) if len(upstream) == 2 else None
         if contract is None:  # a bronze source: internal to its domain
-            if upstream[0] != consumer:
+            # Read where the key says, never where the input's `schema` metadata points.
+            if len(upstream) != 3 or upstream[1] != BRONZE or upstream[0] != consumer:
                 raise AccessDenied(
-                    f"{consumer} may not read {context.asset_key.to_user_string()}: bronze sources are "
-                    f"internal to {upstream[0]}; consume one of its published products instead"
+                    f"{consumer} may not read {context.asset_key.to_user_string()}: only published products "
+                    f"of other domains and {consumer}'s own bronze tables ([\"{consumer}\", \"bronze\", table]) "
+                    "can be loaded; consume one of the owner's published products instead"
                 )
-            df = read_delta(self._spark.spark_session, connection.table_uri)
+            df = read_delta(self._spark.spark_session, bronze_path(self._lake_root, consumer, upstream[2]))
             return df.select(*table_slice.columns) if table_slice.columns else df
         # A product: the same policy, masking, row filter and audit as every platform read.
-        step = context.step_context
         reader = ", ".join(key.to_user_string() for key in step.assets_def.keys)
         read = open_product(
             self._spark.spark_session, contract, consumer, self._lake_root, columns=table_slice.columns or None,
@@ -113,8 +117,11 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         return [DataFrame]
 
 
-class MeshDeltaIOManager(DeltaLakeIOManager):
-    """Stores every product as a Delta table under the lake root; loads inputs as Spark DataFrames."""
+class MeshDeltaIOManager(DeltaLakeIOManager, DomainBound):
+    """Stores every product as a Delta table under the lake root; loads inputs as Spark DataFrames.
+
+    Use `MeshDeltaIOManager.bound_to(domain)`: the unbound class reads and publishes nothing.
+    """
 
     spark: ResourceDependency[SparkResource]
 
@@ -123,7 +130,7 @@ class MeshDeltaIOManager(DeltaLakeIOManager):
         return cls(root_uri=str(settings.lake_root()), storage_options=LocalConfig(), spark=spark)
 
     def type_handlers(self) -> Sequence[DbTypeHandler]:  # an instance method: the handler needs Spark
-        return [SparkDataFrameTypeHandler(self.spark, Path(self.root_uri))]
+        return [SparkDataFrameTypeHandler(self.spark, Path(self.root_uri), self)]
 
     @staticmethod
     def default_load_type() -> type | None:

@@ -22,6 +22,8 @@ from deltalake.transaction import AddAction, create_table_with_add_actions
 from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from mesh_platform.storage.permissions import close_new_versions, close_tree, prepare_table
+
 STAGING_PREFIX = "spark-"
 
 
@@ -40,6 +42,7 @@ def _add_action(table_root: Path, file: Path, footer: pq.FileMetaData) -> AddAct
 def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str]) -> bool:
     """Writes `df` with Spark and commits it as the table's new version; False if Spark wrote no file."""
     table_root = Path(uri)
+    access = prepare_table(table_root)  # the executors write into a folder others cannot reach
     staging = table_root / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
     try:
         df.write.parquet(str(staging))  # the executors write; the job commit makes the files appear at once
@@ -59,6 +62,8 @@ def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str
                                           commit_properties=properties)
         else:
             table.create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
+        close_tree(staging, access)  # the files Spark created with its own modes, checksums and _SUCCESS too
+        close_new_versions(table_root, access, DeltaTable(str(table_root)).version())
         return True
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
