@@ -20,7 +20,7 @@ from mesh_platform.checks.specs import GOVERNANCE_DESCRIPTION
 from mesh_platform.contracts.model import Column as ContractColumn
 from mesh_platform.contracts.model import Contract
 from mesh_platform.governance.lint import Violation, lint_contract
-from mesh_platform.governance.pii import LUHN_SHARE, PATTERNS, WHOLE_VALUE_KINDS, luhn_valid, mask, searches
+from mesh_platform.governance.pii import PATTERNS, WHOLE_VALUE_KINDS, luhn_valid, mask, searches
 from mesh_platform.governance.policies import Policies, RulePolicy
 
 SAMPLE_ROWS, HASH_BUCKETS = 20_000, 1_000_000
@@ -64,8 +64,8 @@ class PiiProbe:
 
     def metrics(self) -> list[Column]:
         """Per column and kind: the matching values, and the least and greatest match as examples (two
-        aggregates, not a job; card examples are Luhn-checked in findings, so the checksum is in the plan
-        once per column), over a uniform sample of about SAMPLE_ROWS rows: a column-level decision
+        aggregates, not a job; cards get two more, as findings flag a card column only when every example
+        passes Luhn: random digit runs pass one time in ten), over a uniform sample of about SAMPLE_ROWS rows: a column-level decision
         needs no more, and searching every value would cost more than the rest of the checks together.
         The sample is sized from the previous publish, as these metrics ride in the pass that counts rows."""
         share = min(1.0, SAMPLE_ROWS / self.expected_rows) if self.expected_rows else 1.0
@@ -76,12 +76,13 @@ class PiiProbe:
             in_sample = F.abs(F.xxhash64(F.col(name))) % HASH_BUCKETS < int(share * HASH_BUCKETS)
             value = F.col(name) if share >= 1.0 else F.when(in_sample, F.col(name))
             found.append(F.count(value).alias(f"pii_{i}_values"))
-            for kind, (text, hit) in searches(value).items():
-                example = F.when(text != "", text)
-                found += [F.count(F.when(hit, 1)).alias(f"pii_{i}_{kind}"),
-                          F.min(example).alias(f"pii_{i}_{kind}_min"), F.max(example).alias(f"pii_{i}_{kind}_max")]
-                if kind == "card_number":  # Luhn-valid or not: the share of codes among card-shaped runs
-                    found.append(F.count(example).alias(f"pii_{i}_card_shaped"))
+            for kind, text in searches(value).items():
+                match = F.when(text != "", text)
+                found += [F.count(match).alias(f"pii_{i}_{kind}"), F.min(match).alias(f"pii_{i}_{kind}_min"),
+                          F.max(match).alias(f"pii_{i}_{kind}_max")]
+                if kind == "card_number":  # two more examples to Luhn-check: those of even hash
+                    even = F.when(F.xxhash64(match) % 2 == 0, match)
+                    found += [F.min(even).alias(f"pii_{i}_{kind}_even_min"), F.max(even).alias(f"pii_{i}_{kind}_even_max")]
         return found
 
     def findings(self, row, thresholds: PiiThresholds = PiiThresholds()) -> dict[str, dict[str, Any]]:
@@ -92,15 +93,18 @@ class PiiProbe:
             inspected = row[f"pii_{i}_values"]
             flagged = [(row[f"pii_{i}_{k}"], k) for k in PATTERNS
                        if inspected and thresholds.flags(k, row[f"pii_{i}_{k}"], row[f"pii_{i}_{k}"] / inspected)
-                       and (k != "card_number" or row[f"pii_{i}_{k}"] >= LUHN_SHARE * row[f"pii_{i}_card_shaped"])]
+                       and (k != "card_number" or all(map(luhn_valid, _examples(row, i, k))))]
             if not flagged:
                 continue
             hits, kind = max(flagged, key=lambda hk: hk[0])  # max keeps the first of equals: PATTERNS order
-            clear = [row[f"pii_{i}_{kind}_{end}"] for end in ("min", "max")]
-            examples = dict.fromkeys(mask(kind, e) for e in clear if kind != "card_number" or luhn_valid(e))
-            found[name] = {"kind": kind, "matches": hits, "inspected": inspected,
-                           "share": round(hits / inspected, 4), "examples": list(examples)}
+            found[name] = {"kind": kind, "matches": hits, "inspected": inspected, "share": round(hits / inspected, 4),
+                           "examples": list(dict.fromkeys(mask(kind, e) for e in _examples(row, i, kind)))}
         return found
+
+
+def _examples(row, i: int, kind: str) -> list[str]:
+    ends = ("min", "max", "even_min", "even_max") if kind == "card_number" else ("min", "max")
+    return list(dict.fromkeys(e for e in (row[f"pii_{i}_{kind}_{end}"] for end in ends) if e is not None))
 
 
 def _violation(policies: Policies, rule: str, contract: Contract, field: str, message: str) -> Violation | None:

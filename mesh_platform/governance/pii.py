@@ -11,6 +11,7 @@ because long digit runs are also ordinary codes. A value holds every kind found 
 from __future__ import annotations
 
 import re
+from functools import reduce
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -47,9 +48,6 @@ PATTERNS: dict[str, str] = {
 }
 # Kinds whose match is weak evidence alone: decided by a column share, never by a count (see policies.yaml).
 WHOLE_VALUE_KINDS = frozenset({"person_name"})
-# Of a column's card-shaped matches, the share that must pass Luhn: random digit runs (order numbers,
-# tracking codes) pass one time in ten, so a column of them is not a column of cards.
-LUHN_SHARE = 0.5
 _COMPILED = {kind: re.compile(pattern) for kind, pattern in PATTERNS.items()}
 _CARD_DIGITS = 19
 
@@ -65,45 +63,41 @@ def luhn_valid(value: str) -> bool:
 
 
 def find(value: str) -> dict[str, str]:
-    """{kind: matched text} of the kinds `value` holds (a text may hold an e-mail and a phone number):
-    the decision the Spark path (`searches`) makes per value."""
+    """{kind: matched text} of the patterns found in `value`, as the Spark path (`searches`) finds them
+    (a text may hold an e-mail and a phone number); card matches are not Luhn-checked here."""
     found = {}
     for kind, pattern in _COMPILED.items():
         match = pattern.search(value)  # the first match, as Spark's regexp_extract
-        if match and (kind != "card_number" or luhn_valid(match.group(1))):
+        if match:
             found[kind] = match.group(1)
     return found
 
 
 def classify(value: str) -> str | None:
-    """The first kind `value` holds, in `PATTERNS` order, or None."""
-    return next(iter(find(value)), None)
+    """The first kind `value` holds, in `PATTERNS` order (a card only if Luhn-valid), or None."""
+    return next((k for k, text in find(value).items() if k != "card_number" or luhn_valid(text)), None)
 
 
-def _luhn_column(matched: Column) -> Column:
-    """The Luhn checksum in string functions, each of them referencing `matched` at most once (lambda
-    functions, which would be shorter, give nulls on Sail; per-position arithmetic repeats `matched` in the
-    plan 28 times, which made planning take minutes on wide tables). The digits reversed, those in odd
-    places doubled (by translate: 2d, or 2d - 9 past 4), then every digit d spelled as d x's: the length
-    is the checksum."""
-    digits = F.regexp_replace(matched, "[^0-9]", "")
-    reversed_digits = F.reverse(digits)
-    kept = F.regexp_replace(reversed_digits, "(.)(.?)", "$1")
-    doubled = F.translate(F.regexp_replace(reversed_digits, "(.)(.?)", "$2"), "0123456789", "0246813579")
-    spelled = F.concat(kept, doubled)
-    for digit in range(9, 0, -1):
-        spelled = F.regexp_replace(spelled, str(digit), "x" * digit)
-    return F.length(digits).between(13, _CARD_DIGITS) & (F.length(F.regexp_replace(spelled, "0", "")) % 10 == 0)
+def searches(value: Column) -> dict[str, Column]:
+    """Per kind, the text of `value` its pattern finds ("" for none, null for a value that cannot hold
+    one): expressions to aggregate, in the caller's pass. The Luhn check of card matches is left to the
+    caller, on examples: in the plan it made every aggregation twice as slow, even over text without
+    a digit (its expression is too large for the JIT).
 
+    A search runs only on values that can hold a match: an e-mail has an @, a card number a digit, a
+    phone number a digit and a separator (+, -, ., space or bracket), a name starts with a capital and
+    has a space. Those tests are byte searches, most text (TPC-H's comments) fails them, and a regex costs
+    far more: a copy of the value for the engine, then a try at every start position. The JVM evaluated
+    each aggregate's input on its own here (no common subexpression), so this saving counts thrice.
+    """
 
-def searches(value: Column) -> dict[str, tuple[Column, Column]]:
-    """Per kind, (the text of `value` the kind's pattern finds, "" for none; whether it is of that kind):
-    expressions to aggregate, in the caller's pass. A card-shaped digit run that fails Luhn is a code."""
-    found = {}
-    for kind, pattern in PATTERNS.items():
-        text = F.regexp_extract(value, pattern, 1)
-        found[kind] = (text, (text != "") & _luhn_column(text) if kind == "card_number" else text != "")
-    return found
+    def any_of(chars: str) -> Column:
+        return reduce(Column.__or__, [value.contains(c) for c in chars])
+
+    digit = any_of("0123456789")
+    can_hold = {"email": value.contains("@"), "phone": digit & any_of("+-. ("), "card_number": digit,
+                "person_name": F.substring(value, 1, 1).between("A", "Z") & value.contains(" ") & ~digit}
+    return {kind: F.when(can_hold[kind], F.regexp_extract(value, pattern, 1)) for kind, pattern in PATTERNS.items()}
 
 
 def mask(kind: str, text: str) -> str:
