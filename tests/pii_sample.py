@@ -27,8 +27,10 @@ _NOUNS = ("foxes ideas theodolites pinto beans instructions dependencies excuses
           "frays warhorses dugouts notornis epitaphs pearls tithes waters orbits gifts sheaves depths").split()
 _VERBS = ("sleep wake are cajole haggle nag use boost affix detect integrate maintain nod was lose sublate solve "
           "thrash promise engage hinder print x-ray breach eat grow impress mold poach serve run dazzle").split()
-_ADJECTIVES = "furious sly careful blithe quick fluffy slow quiet ruthless thin close dogged daring final ironic even bold".split()
-_ADVERBS = "sometimes always never furiously slyly carefully blithely quickly fluffily slowly quietly ironically".split()
+_ADJECTIVES = ("furious sly careful blithe quick fluffy slow quiet ruthless thin close dogged daring final ironic "
+               "even bold").split()
+_ADVERBS = ("sometimes always never furiously slyly carefully blithely quickly fluffily slowly quietly "
+            "ironically").split()
 _PREPOSITIONS = "about above across after against along among around atop before behind beneath beside by".split()
 _TERMINATORS = [".", ";", ":", "?", "!", " --"]
 

@@ -52,7 +52,8 @@ def test_phone_numbers_embedded_in_a_comment_column_are_refused(lake_root, insta
 def test_tpch_like_comments_and_codes_are_not_flagged(lake_root, instance, spark):
     rng = random.Random(3)
     codes = [rng.choice([f"{rng.randint(10, 99)}-{rng.randint(10000, 99999)}-{rng.randint(10, 99)}",
-                         f"1998-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", f"{rng.randint(900, 99999) / 100:.2f}",
+                         f"1998-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                         f"{rng.randint(900, 99999) / 100:.2f}",
                          f"Clerk#{rng.randint(0, 999999999):09d}", f"SKU-{rng.randint(10000, 99999)}-BLU-XL"])
              for _ in range(100)]
     result = _publish(lake_root, instance, _comments(100) + codes)

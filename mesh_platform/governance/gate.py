@@ -65,9 +65,10 @@ class PiiProbe:
     def metrics(self) -> list[Column]:
         """Per column and kind: the matching values, and the least and greatest match as examples (two
         aggregates, not a job; cards get two more, as findings flag a card column only when every example
-        passes Luhn: random digit runs pass one time in ten), over a uniform sample of about SAMPLE_ROWS rows: a column-level decision
-        needs no more, and searching every value would cost more than the rest of the checks together.
-        The sample is sized from the previous publish, as these metrics ride in the pass that counts rows."""
+        passes Luhn: random digit runs pass one time in ten). Over a uniform sample of about SAMPLE_ROWS
+        rows: a column-level decision needs no more, and searching every value would cost more than the
+        rest of the checks together. The sample is sized from the previous publish, as these metrics ride
+        in the pass that counts rows."""
         share = min(1.0, SAMPLE_ROWS / self.expected_rows) if self.expected_rows else 1.0
         found = []
         for i, name in enumerate(self.columns):
@@ -82,7 +83,8 @@ class PiiProbe:
                           F.max(match).alias(f"pii_{i}_{kind}_max")]
                 if kind == "card_number":  # two more examples to Luhn-check: those of even hash
                     even = F.when(F.xxhash64(match) % 2 == 0, match)
-                    found += [F.min(even).alias(f"pii_{i}_{kind}_even_min"), F.max(even).alias(f"pii_{i}_{kind}_even_max")]
+                    found += [F.min(even).alias(f"pii_{i}_{kind}_even_min"),
+                              F.max(even).alias(f"pii_{i}_{kind}_even_max")]
         return found
 
     def findings(self, row, thresholds: PiiThresholds = PiiThresholds()) -> dict[str, dict[str, Any]]:

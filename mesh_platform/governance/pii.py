@@ -22,9 +22,11 @@ _NAME_WORD = r"[A-Z](?:[a-z]+|'[A-Z][a-z]+)(?:-[A-Z][a-z]+)?"
 # A phone number: country code, area code (maybe in brackets), two digit groups, the last of four digits
 # (so dotted quads such as IP addresses are not phones). At least one separator or a leading + must be
 # present: plain digit runs are identifiers, not phone numbers.
-_PHONE_PARTS = (r"\+?", "[0-9]{1,3}", "[-. ]?", r"\(?", "[0-9]{2,4}", r"\)?", "[-. ]?", "[0-9]{3,4}", "[-. ]?", "[0-9]{4}")
+_PHONE_PARTS = (r"\+?", "[0-9]{1,3}", "[-. ]?", r"\(?", "[0-9]{2,4}", r"\)?", "[-. ]?", "[0-9]{3,4}", "[-. ]?",
+                "[0-9]{4}")
 # (415) 555-0123, and a + with digit groups of any length: +33 1 23 45 67 89.
-_NANP_BRACKETS, _INTERNATIONAL = r"\([0-9]{3}\) ?[0-9]{3}[-. ][0-9]{4}", r"\+[0-9]{1,3}[-. ][0-9]{1,4}(?:[-. ][0-9]{2,4}){2,4}"
+_NANP_BRACKETS = r"\([0-9]{3}\) ?[0-9]{3}[-. ][0-9]{4}"
+_INTERNATIONAL = r"\+[0-9]{1,3}[-. ][0-9]{1,4}(?:[-. ][0-9]{2,4}){2,4}"
 # A match must not continue a longer token: "SKU-A4155551234", "1998-05-10-12345678" and the UUID
 # "36140783-7066-4551-b2a2-fb8274824373" hold no phone number, and a run of spaced digit groups (a card
 # number "4111 1111 1111 1111", a price "1 234 567.89") holds none either: a space is a boundary only
