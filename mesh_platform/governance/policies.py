@@ -15,7 +15,8 @@ Severity = Literal["CRITICAL", "WARNING"]
 GLOBAL_POLICIES = PROJECT_ROOT / "governance" / "policies.yaml"
 LOOSENING_RULE = "GOVERNANCE-001"
 # How each tunable parameter tightens: a domain may only move it this way.
-TIGHTER = {"min_completeness": "higher", "max_freshness_hours": "lower"}
+TIGHTER = {"min_completeness": "higher", "max_freshness_hours": "lower",
+           "min_matches": "lower", "min_share": "lower", "name_min_share": "lower"}  # SECURITY-002
 
 
 class RulePolicy(BaseModel):
