@@ -227,6 +227,10 @@ def _complete_versions(uri: Path) -> None:
         assert count == int(history[version]["rows"]), version
 
 
+# Each round starts two Spark processes: 5 in CI; MESH_TEST_KILL_ROUNDS=10 for the review's ten.
+KILL_ROUNDS = int(os.environ.get("MESH_TEST_KILL_ROUNDS", "5"))
+
+
 @pytest.mark.slow
 def test_concurrent_publishes_and_killed_writers_leave_every_version_complete(spark, tmp_path):
     lake = tmp_path / "lake"
@@ -241,18 +245,19 @@ def test_concurrent_publishes_and_killed_writers_leave_every_version_complete(sp
     assert _staging(uri) == _referenced_staging(uri)
     _complete_versions(uri)
 
-    for round_ in range(5):  # a writer killed midway, then a publish next to its fresh garbage
+    for round_ in range(KILL_ROUNDS):  # a writer killed midway, then a publish next to its fresh garbage
         marker = tmp_path / f"doomed-{round_}"
         _kill_midway(_start_doomed_writer(uri, marker), uri, marker)
         publisher = _publish(uri, 10 + round_, 700 + round_)
         assert publisher.wait(timeout=900) == 0, publisher.stdout.read()
     _complete_versions(uri)
     committed = DeltaTable(str(uri))
-    assert int(committed.history(1)[0]["writer"]) == 14 and read_delta(spark, uri).count() == 704
+    last = KILL_ROUNDS - 1
+    assert int(committed.history(1)[0]["writer"]) == 10 + last and read_delta(spark, uri).count() == 700 + last
 
     removed = _vacuum(lake, "--product", "sales.orders", "--retention-hours", "0")["tables"][0]
     if ON_JVM:
-        assert len({p.split("/")[0] for p in removed["removed"]}) == 5  # each killed writer's folder
+        assert len({p.split("/")[0] for p in removed["removed"]}) == KILL_ROUNDS  # each killed writer's folder
     assert _staging(uri) == _referenced_staging(uri)
     _complete_versions(uri)
-    assert read_delta(spark, uri).count() == 704
+    assert read_delta(spark, uri).count() == 700 + last

@@ -41,6 +41,7 @@ from pathlib import Path
 from deltalake import DeltaTable
 
 from mesh_platform.storage.layout import platform_path
+from mesh_platform.storage.permissions import platform_folder
 
 GENESIS = "0" * 64
 CHAIN_COLUMNS = ("seq", "prev_hash", "entry_hash")
@@ -107,8 +108,9 @@ def head_path(lake_root: Path) -> Path:
 def writer_lock(lake_root: Path) -> Iterator[None]:
     """The one appender (or compactor) of the lake's audit at a time, across processes."""
     path = lock_path(lake_root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
+    platform_folder(lake_root)
+    # 0600 whatever the umask: the lock and the head are the platform's alone, like the audit itself
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -127,7 +129,8 @@ def read_head(lake_root: Path) -> Head | None:
 def write_head(lake_root: Path, head: Head) -> None:
     path = head_path(lake_root)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({"seq": head.seq, "hash": head.hash, "version": head.version}))
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(json.dumps({"seq": head.seq, "hash": head.hash, "version": head.version}))
     os.replace(temporary, path)  # atomic: a reader sees the old head or the new one
 
 
