@@ -115,3 +115,17 @@ def stop(process: subprocess.Popen, grace: float = 20) -> int:
     except ProcessLookupError:
         pass
     return process.returncode
+
+
+# Launches an asset run the way the UI's Materialize button does.
+LAUNCH = """
+mutation($location: String!, $keys: [AssetKeyInput!]) {
+  launchPipelineExecution(executionParams: {
+      selector: {repositoryLocationName: $location, repositoryName: "__repository__",
+                 pipelineName: "__ASSET_JOB", assetSelection: $keys},
+      mode: "default"}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}"""

