@@ -28,10 +28,8 @@ hashes, so the chain survives it.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +39,7 @@ from pathlib import Path
 from deltalake import DeltaTable
 
 from mesh_platform.storage.layout import platform_path
-from mesh_platform.storage.permissions import platform_folder
+from mesh_platform.storage.permissions import exclusive_lock, platform_folder, replace_private
 
 GENESIS = "0" * 64
 CHAIN_COLUMNS = ("seq", "prev_hash", "entry_hash")
@@ -109,13 +107,8 @@ def writer_lock(lake_root: Path) -> Iterator[None]:
     """The one appender (or compactor) of the lake's audit at a time, across processes."""
     path = lock_path(lake_root)
     platform_folder(lake_root)
-    # 0600 whatever the umask: the lock and the head are the platform's alone, like the audit itself
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_lock(path):
+        yield
 
 
 def read_head(lake_root: Path) -> Head | None:
@@ -127,11 +120,9 @@ def read_head(lake_root: Path) -> Head | None:
 
 
 def write_head(lake_root: Path, head: Head) -> None:
-    path = head_path(lake_root)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
-        out.write(json.dumps({"seq": head.seq, "hash": head.hash, "version": head.version}))
-    os.replace(temporary, path)  # atomic: a reader sees the old head or the new one
+    # not flushed to disk on every read: a head behind the table is caught up from its last entry
+    replace_private(head_path(lake_root), json.dumps({"seq": head.seq, "hash": head.hash, "version": head.version}),
+                    durable=False)
 
 
 def last_entry(table: DeltaTable | None) -> Head:

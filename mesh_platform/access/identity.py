@@ -12,7 +12,6 @@ enforcement on.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
@@ -27,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mesh_platform.storage.layout import platform_path
+from mesh_platform.storage.permissions import exclusive_lock, replace_private
 
 ADMIN = "admin"
 PRINCIPAL = re.compile(r"^(admin|(domain|team):[A-Za-z][A-Za-z0-9_]*)$")  # a contract's domain identifier
@@ -140,17 +140,7 @@ def _read(path: Path) -> list[Credential]:
 
 def _write(path: Path, credentials: list[Credential]) -> None:
     """Atomically: readers see the previous registry or the new one, never half a file."""
-    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w") as out:
-            json.dump({"format": FORMAT, "credentials": [asdict(c) for c in credentials]}, out, indent=2)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(draft, path)
-    except BaseException:
-        draft.unlink(missing_ok=True)
-        raise
+    replace_private(path, json.dumps({"format": FORMAT, "credentials": [asdict(c) for c in credentials]}, indent=2))
 
 
 @contextmanager
@@ -158,12 +148,8 @@ def _locked(lake_root: Path) -> Iterator[Path]:
     """Serialises read-modify-write of the registry (two admins issuing at once both keep theirs)."""
     path = registry_path(lake_root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path.with_name("identities.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+    with exclusive_lock(path.with_name("identities.lock")):
         yield path
-    finally:
-        os.close(descriptor)
 
 
 def credentials(lake_root: Path) -> list[Credential]:

@@ -58,9 +58,10 @@ def _log(lake_root: Path) -> Path:
 
 def _append(lake_root: Path, request: AccessRequest) -> AccessRequest:
     request = replace(request, at=datetime.now(UTC))
-    access = prepare_table(_log(lake_root))  # platform state: the platform user's only
-    write_deltalake(str(_log(lake_root)), pa.Table.from_pylist([asdict(request)], schema=SCHEMA), mode="append")
-    close_new_versions(_log(lake_root), access, DeltaTable(str(_log(lake_root))).version())
+    log = _log(lake_root)
+    access = prepare_table(log)  # platform state: the platform user's only
+    write_deltalake(str(log), pa.Table.from_pylist([asdict(request)], schema=SCHEMA), mode="append")
+    close_new_versions(log, access, DeltaTable(str(log)).version())
     return request
 
 

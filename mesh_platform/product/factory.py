@@ -188,7 +188,8 @@ def check_build(
     then `after_pass`), the key groupings, the governance gate, upstream health and drift.
 
     `static`: the contract's lint violations; `history`: drift.metric_history of the product; `as_of`:
-    the run's as-of date, for the contract's date bounds. Returns the report and the drift metrics with their bands (materialization metadata).
+    the run's as-of date, for the contract's date bounds. Returns the report and the drift metrics with
+    their bands (materialization metadata).
     """
     probe = PiiProbe.for_frame(df, contract, expected_rows=previous_rows(history))
     report = evaluate_contract(df, contract, [*probe.metrics(), *drift_metrics(contract, df)], after_pass, as_of)

@@ -20,10 +20,14 @@ Why not set a umask around writes: `os.umask` is per process, so a write in one 
 
 from __future__ import annotations
 
+import fcntl
 import grp
 import json
 import os
+import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -171,3 +175,32 @@ def close_tree(root: Path, access: Access) -> None:
     for folder, dirs, files in os.walk(root):
         for name in dirs + files:
             _close(Path(folder) / name, access)
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """One holder at a time across processes: an advisory lock on `path` (created 0600 in a closed folder)."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
+
+
+def replace_private(path: Path, text: str, durable: bool = True) -> None:
+    """Writes `text` to `path` (0600 whatever the umask) atomically: readers see the previous file or the
+    new one, never half of one. `durable`: flushed to disk before it replaces the previous file."""
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as out:
+            out.write(text)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(draft, path)
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise
+
