@@ -3,7 +3,7 @@
     .venv/bin/python bench/synthetic_mesh.py generate OUT --products 500 --domains 20
     .venv/bin/python bench/synthetic_mesh.py bench --runs 3
 
-`generate` writes a project folder: `domains/<d>/` (contracts, trivial transforms, sources.py, definitions.py),
+`generate` writes a project folder: `domains/<d>/` (contracts, trivial transforms, sources.yaml, definitions.py),
 `workspace.yaml` (a location per domain + governance), `dagster.yaml`, and `manifest.json` (what each location
 must hold). Run it from OUT with OUT on PYTHONPATH, which precedes the editable install's finder (appended to
 sys.meta_path), so `import domains` is the synthetic package: `cd OUT && PYTHONPATH=$PWD .../mesh lint`, or
@@ -212,8 +212,9 @@ def generate(out: Path, products: int = 500, domains: int = 20, seed: int = 7) -
             (folder / "contracts" / f"{p.name}.yaml").write_text(
                 yaml.safe_dump(contract(p, tightened), sort_keys=False, width=120, default_flow_style=None))
         (folder / "__init__.py").write_text(f'"""The {domain} domain (synthetic)."""\n')
-        (folder / "sources.py").write_text(f'"""{domain}\'s bronze tables (synthetic: declared, never seeded)."""\n\n'
-                                           f"TABLES = {tuple(tables[domain])!r}\n")
+        (folder / "sources.yaml").write_text(yaml.safe_dump(  # synthetic: declared, never seeded
+            {"sources": [{"name": t, "kind": "delta", "columns": {"id": "bigint"}} for t in tables[domain]]},
+            sort_keys=False))
         (folder / "transforms.py").write_text(TRANSFORMS_HEADER.format(domain=domain) + "".join(map(transform, own)))
         (folder / "definitions.py").write_text(DEFINITIONS.format(domain=domain))
         bronze = {t for p in own for t in p.sources}

@@ -10,6 +10,7 @@ from types import ModuleType
 import domains
 
 from mesh_platform.contracts import Contract, load_domain_contracts
+from mesh_platform.sources import Source, load_domain_sources
 
 DOMAINS_DIR = Path(domains.__file__).parent
 
@@ -40,10 +41,15 @@ def all_contracts() -> dict[str, Contract]:
     return {k: c for d in domain_names() for k, c in domain_contracts(d).items()}
 
 
+@cache
+def domain_sources(domain: str) -> dict[str, Source]:
+    """The sources a domain declares in its sources.yaml, by name; SourceError for a malformed file."""
+    return load_domain_sources(DOMAINS_DIR / domain)
+
+
 def bronze_tables(domain: str) -> tuple[str, ...]:
-    """The bronze tables a domain's operational systems provide (declared in its sources.py)."""
-    sources = domain_module(domain, "sources")
-    return tuple(getattr(sources, "TABLES", ())) if sources else ()
+    """The names of the sources a domain's operational systems provide (declared in its sources.yaml)."""
+    return tuple(domain_sources(domain))
 
 
 def contract_file(product: str, root: Path = DOMAINS_DIR) -> Path:

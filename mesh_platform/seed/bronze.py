@@ -1,6 +1,6 @@
 """`mesh seed`: write every domain's bronze tables into the lake, idempotently.
 
-A domain provides `sources.py` with `bronze_tables(tpch) -> {table: pyarrow.Table}`. Each table
+A domain provides `seed.py` with `bronze_tables(tpch) -> {table: pyarrow.Table}`. Each table
 is written as one Delta commit stamped with the scale and seed version; a table already stamped with
 the same ones is left alone, so running the seed twice changes nothing.
 """
@@ -58,7 +58,7 @@ def seed(
     for domain in domain_names():
         if domains is not None and domain not in domains:
             continue
-        sources = domain_module(domain, "sources")
+        sources = domain_module(domain, "seed")
         if sources is None:
             continue
         for name, data in sources.bronze_tables(tpch).items():

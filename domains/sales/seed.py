@@ -1,4 +1,4 @@
-"""Sales' operational sources (bronze), taken from TPC-H for the sample lake."""
+"""Sales' sample sources (bronze), generated for `mesh seed`, taken from TPC-H for the sample lake."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-TABLES = ("orders", "customer", "order_lines")
 
 ORDER_LINE_COLUMNS = [
     "l_orderkey", "l_linenumber", "l_partkey", "l_suppkey", "l_quantity", "l_extendedprice",

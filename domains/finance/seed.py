@@ -1,4 +1,4 @@
-"""Finance's operational sources (bronze): billed order lines, taken from TPC-H for the sample lake."""
+"""Finance's sample sources (bronze), generated for `mesh seed`: billed order lines, taken from TPC-H for the sample lake."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-TABLES = ("invoice_lines", "nation", "region")
 
 INVOICE_COLUMNS = [
     "l_orderkey", "l_linenumber", "l_quantity", "l_extendedprice", "l_discount", "l_tax",

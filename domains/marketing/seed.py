@@ -1,4 +1,4 @@
-"""Marketing's operational sources (bronze): campaigns and their touches, generated for the sample lake.
+"""Marketing's sample sources (bronze), generated for `mesh seed`: campaigns and their touches, generated for the sample lake.
 
 TPC-H has no marketing data, so it is generated deterministically from a fixed random seed and the
 TPC-H customer keys: about 60% of customers are touched, about 3 times each, each touch inside its
@@ -14,7 +14,6 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 
-TABLES = ("campaigns", "campaign_touches")
 SEED = 20_260_101
 CAMPAIGNS = 24
 CHANNELS = ("email", "social", "search", "display")

@@ -1,4 +1,4 @@
-"""Supply chain's operational sources (bronze), taken from TPC-H for the sample lake."""
+"""Supply chain's sample sources (bronze), generated for `mesh seed`, taken from TPC-H for the sample lake."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-TABLES = ("part", "partsupp", "supplier", "nation", "region", "shipments")
 
 SHIPMENT_COLUMNS = [
     "l_orderkey", "l_linenumber", "l_partkey", "l_suppkey", "l_quantity", "l_shipdate", "l_commitdate",
