@@ -69,6 +69,7 @@ class Product:
     sources: list[str] = field(default_factory=list)
     deps: list[Product] = field(default_factory=list)
     consumers: set[str] = field(default_factory=set)
+    consumed: bool = False  # some product reads it
 
     @property
     def key(self) -> str:
@@ -103,6 +104,7 @@ def plan(products: int, domains: int, seed: int = 7) -> tuple[dict[str, list[str
         planned[domain] = own
     for product in (p for own in planned.values() for p in own):
         for dep in product.deps:
+            dep.consumed = True
             if dep.domain != product.domain:
                 dep.consumers.add(product.domain)  # the owners allow what is consumed: ACCESS-001 passes
         if product.k % 3 == 1:  # and some allow a domain that does not (yet) consume them
@@ -112,6 +114,17 @@ def plan(products: int, domains: int, seed: int = 7) -> tuple[dict[str, list[str
 
 def _column(name: str, type_: str, nullable: bool, description: str, **extra) -> dict:
     return {"name": name, "type": type_, "nullable": nullable, "description": description, **extra}
+
+
+def sla_hours(p: Product, tightened: bool, known: dict[int, float] | None = None) -> float:
+    """A feasible SLA (SLA-001): never tighter than its inputs'. A product that others read promises at most
+    24 h (so a consumer in a domain that tightens the maximum to 24 h can keep its own); only products
+    nobody reads may promise 48 h, outside those domains."""
+    known = {} if known is None else known
+    if id(p) not in known:
+        own = SLA_HOURS[p.k % (4 if tightened or p.consumed else 5)]
+        known[id(p)] = max([own, *(sla_hours(d, False, known) for d in p.deps)])
+    return known[id(p)]
 
 
 def contract(p: Product, tightened: bool) -> dict:
@@ -130,7 +143,7 @@ def contract(p: Product, tightened: bool) -> dict:
                {"rule": "min", "column": "item_count", "value": 0}, {"rule": "min", "column": "net_amount", "value": 0},
                {"rule": "max", "column": "score", "value": 1},
                {"rule": "not_null", "column": "score", "threshold": 0.99, "severity": "warning"}][: 3 + p.k % 4]
-    hours = SLA_HOURS[p.k % (4 if tightened else 5)]
+    hours = sla_hours(p, tightened)
     inputs = ", ".join(p.sources or [d.key for d in p.deps])
     body = {
         "name": p.name, "domain": p.domain, "version": f"1.{p.k % 3}.{p.k % 2}",

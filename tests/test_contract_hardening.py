@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,12 @@ def _insert_after(path: Path, anchor: str, text: str) -> None:
     path.write_text(content.replace(anchor, anchor + text, 1))
 
 
+def _set_sla(path: Path, hours: float) -> None:
+    content = path.read_text()
+    assert content.count("  freshness_hours: ") == 1
+    path.write_text(re.sub(r"(?m)^  freshness_hours: .*$", f"  freshness_hours: {hours:g}", content))
+
+
 def _line_of(path: Path, text: str, occurrence: int = 0) -> int:
     return [i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(text)][occurrence]
 
@@ -94,6 +101,7 @@ def test_a_cycle_between_two_products_of_one_domain_names_both_files(mesh):
     contracts = mesh / "sales" / "contracts"
     _insert_after(contracts / "orders.yaml", "sources: [orders, order_lines]\n",
                   "dependencies:\n  - product: sales.customer_lifetime_value\n")
+    _set_sla(contracts / "orders.yaml", 4)  # the same SLA as its new input: only the cycle is wrong (not SLA-001)
     assert _found(_lint_json(mesh)) == [
         _cycle(contracts / "customer_lifetime_value.yaml",
                "sales.customer_lifetime_value -> sales.orders -> sales.customer_lifetime_value"),
@@ -107,6 +115,7 @@ def test_a_cycle_across_domains_is_critical_and_both_code_locations_refuse_to_lo
     attribution = mesh / "marketing" / "contracts" / "campaign_attribution.yaml"  # consumes sales.orders
     _insert_after(orders, "sources: [orders, order_lines]\n",
                   "dependencies:\n  - product: marketing.campaign_attribution\n")
+    _set_sla(attribution, 2)  # as fresh as sales.orders, which now reads it: only the cycle is wrong
     assert _found(_lint_json(mesh)) == [
         _cycle(attribution, "marketing.campaign_attribution -> sales.orders -> marketing.campaign_attribution"),
         _cycle(orders, "sales.orders -> marketing.campaign_attribution -> sales.orders"),
@@ -139,8 +148,8 @@ def test_a_second_quality_key_is_refused_instead_of_dropping_every_rule(mesh):
 
 def test_a_key_repeated_inside_a_mapping_names_its_field_path(mesh):
     orders = mesh / "sales" / "contracts" / "orders.yaml"
-    _insert_after(orders, "  freshness_hours: 24\n", "  freshness_hours: 48\n")
-    message = _repeats("freshness_hours", _line_of(orders, "  freshness_hours: 48"), _line_of(orders, "  freshness_hours: 24"))
+    _insert_after(orders, "  freshness_hours: 2\n", "  freshness_hours: 48\n")
+    message = _repeats("freshness_hours", _line_of(orders, "  freshness_hours: 48"), _line_of(orders, "  freshness_hours: 2"))
     assert _found(_lint_json(mesh)) == [("CONTRACT-001", "CRITICAL", str(orders), "sla.freshness_hours", message)]
 
 

@@ -14,6 +14,8 @@ from mesh_platform.contracts.row_filters import always_true
 from mesh_platform.governance.cycles import dependency_cycle
 from mesh_platform.governance.policies import LOOSENING_RULE, Policies, PolicyError, domain_policies
 from mesh_platform.governance.rules import KNOWN_RULES, RULES
+from mesh_platform.governance.sla import infeasible_slas
+from mesh_platform.sources import Source, SourceError, load_domain_sources
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,42 @@ def _readable_contracts(domain_dir: Path) -> dict[str, Contract]:
     return found
 
 
+def _upstream_lookup(domains_root: Path, seen: dict[str, dict[str, Contract]]):
+    """`domain.product` -> its contract (None if unreadable), reading each domain once into `seen`."""
+    def upstream_of(product: str) -> Contract | None:
+        domain = product.split(".", 1)[0]
+        if domain not in seen:
+            seen[domain] = _readable_contracts(domains_root / domain)
+        return seen[domain].get(product)
+    return upstream_of
+
+
+def sla_violations(
+    contract: Contract, file: str, domains_root: Path, seen: dict[str, dict[str, Contract]] | None = None,
+    sources_seen: dict[str, dict[str, Source]] | None = None,
+) -> list[Violation]:
+    """SLA-001: an SLA tighter than a promise upstream of it (an input product's SLA or an input source's
+    max_age_hours, directly or through a chain, in any domain) can never be kept (governance/sla.py).
+    Not a configurable policy: no refresh cadence can make it feasible."""
+    sources_seen = {} if sources_seen is None else sources_seen
+
+    def sources_of(domain: str) -> dict[str, Source]:
+        if domain not in sources_seen:
+            try:
+                sources_seen[domain] = load_domain_sources(domains_root / domain)
+            except SourceError:  # a malformed sources.yaml fails its own location's load with its lines
+                sources_seen[domain] = {}
+        return sources_seen[domain]
+
+    upstream_of = _upstream_lookup(domains_root, {} if seen is None else seen)
+    return [
+        Violation("SLA-001", "CRITICAL", contract.key, file, f.field, f.message(contract),
+                  f"set sla.freshness_hours to at least {f.needed_hours:g} h, or make the inputs of the chain "
+                  "promise fresher data first (an input's SLA or freshness.max_age_hours)")
+        for f in infeasible_slas(contract, upstream_of, sources_of)
+    ]
+
+
 def dependency_violations(
     contract: Contract, file: str, domains_root: Path, seen: dict[str, dict[str, Contract]] | None = None
 ) -> list[Violation]:
@@ -64,14 +102,7 @@ def dependency_violations(
     DEPRECATION-001 (warning): it consumes a deprecated or retired major version.
     DEPENDENCY-001: it consumes itself, directly or through products of any domain (governance/cycles.py).
     `seen`: contracts already read, by domain (one read per domain across a lint run)."""
-    seen = {} if seen is None else seen
-
-    def upstream_of(product: str) -> Contract | None:
-        domain = product.split(".", 1)[0]
-        if domain not in seen:
-            seen[domain] = _readable_contracts(domains_root / domain)
-        return seen[domain].get(product)
-
+    upstream_of = _upstream_lookup(domains_root, {} if seen is None else seen)
     found = []
     cycle = dependency_cycle(contract, upstream_of)
     if cycle:
@@ -152,6 +183,7 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | 
         for rule_id in policies.rules if rule_id not in KNOWN_RULES
     ]
     seen: dict[str, dict[str, Contract]] = {}
+    sources_seen: dict[str, dict[str, Source]] = {}
     loaded = []
     for path in sorted((domain_dir / "contracts").glob("*.yaml")):
         try:
@@ -164,6 +196,7 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | 
         violations += lint_contract(contract, policies, str(path))
         violations += row_filter_violations(contract, str(path))
         violations += dependency_violations(contract, str(path), domain_dir.parent, seen)
+        violations += sla_violations(contract, str(path), domain_dir.parent, seen, sources_seen)
         if base:
             try:
                 previous = git_revision(path, base)
