@@ -12,6 +12,7 @@ from mesh_platform.access.audit import reads, usage
 from mesh_platform.checks.specs import contract_checks
 from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle
 from mesh_platform.contracts.model import Contract
+from mesh_platform.monitoring.data_time import NEVER_PUBLISHED, SlaVerdict, sla_verdicts
 from mesh_platform.storage.layout import product_key
 
 
@@ -30,8 +31,11 @@ class CatalogEntry:
     consumers: list[str]
     depends_on: list[str]
     used_by: list[str]
-    freshness: str  # fresh | stale | never published
+    freshness: str  # fresh | stale | never published: the SLA judged on the data's time (monitoring/data_time.py)
     last_published_at: float | None
+    sla_state: str = "never published"  # passing | warning | failing | never published
+    data_time: float | None = None  # epoch seconds: the oldest input data the latest materialization holds
+    data_age_hours: float | None = None
     checks: dict[str, str] = field(default_factory=dict)  # check name -> latest status
     reads: int = 0
     lifecycle: str = "active"  # active | deprecated | retired
@@ -58,13 +62,9 @@ def _latest_checks(instance: DagsterInstance, contracts: list[Contract]) -> dict
     return found
 
 
-def published_freshness(contract: Contract, instance: DagsterInstance, now: float) -> tuple[str, float | None]:
-    """fresh | stale | never published, judged on the latest publish against the SLA; and its time."""
-    latest = instance.fetch_materializations(product_key(contract.domain, contract.asset_name), limit=1).records
-    if not latest:
-        return "never published", None
-    published = latest[0].timestamp
-    return ("fresh" if (now - published) / 3600 <= contract.sla.freshness_hours else "stale"), published
+def freshness_word(verdict: SlaVerdict) -> str:
+    """fresh | stale | never published: whether the product's data is within its SLA."""
+    return verdict.state if verdict.state == NEVER_PUBLISHED else "fresh" if verdict.within_sla else "stale"
 
 
 def catalog_entries(
@@ -74,10 +74,10 @@ def catalog_entries(
     chosen = {k: c for k, c in sorted(contracts.items()) if only is None or k in only}
     used = usage(reads(lake_root, next(iter(only)) if only and len(only) == 1 else None))
     checks = _latest_checks(instance, list(chosen.values()))
-    now = time.time()
+    verdicts = sla_verdicts(chosen, instance, time.time())
     entries = []
     for key, contract in chosen.items():
-        freshness, published = published_freshness(contract, instance, now)
+        verdict = verdicts[key]
         entries.append(CatalogEntry(
             product=key, domain=contract.domain, version=contract.version, owner=contract.owner,
             kind=contract.kind, description=" ".join(contract.description.split()), tags=list(contract.tags),
@@ -85,7 +85,8 @@ def catalog_entries(
             sla_hours=contract.sla.freshness_hours, consumers=list(contract.access.consumers),
             depends_on=[d.product for d in contract.dependencies],
             used_by=sorted(k for k, c in contracts.items() if key in {d.product for d in c.dependencies}),
-            freshness=freshness, last_published_at=published, checks=checks[key],
+            freshness=freshness_word(verdict), last_published_at=verdict.materialized_at, sla_state=verdict.state,
+            data_time=verdict.data_time, data_age_hours=verdict.age_hours, checks=checks[key],
             reads=used[key].read_count if key in used else 0,
             lifecycle=lifecycle(contract), notice=deprecation_notice(contract),
         ))

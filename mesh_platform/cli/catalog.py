@@ -23,6 +23,12 @@ def _when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M") if timestamp else ""
 
 
+def _data_age(entry) -> str:
+    if entry.data_time is None:
+        return ""
+    return f"{entry.sla_state}: data {entry.data_age_hours:.1f} h old, as of {_when(entry.data_time)}; "
+
+
 @app.callback()
 def catalog_command(
     context: typer.Context,
@@ -46,16 +52,18 @@ def catalog_command(
         print(json.dumps([e.as_dict() for e in entries], indent=2))
         return
     table = Table(title=f"{len(entries)} products")
-    for name in ("product", "version", "owner", "SLA", "freshness", "last published (UTC)", "checks", "reads",
-                 "consumes", "consumed by"):
+    for name in ("product", "version", "owner", "SLA", "freshness (data age)", "data time (UTC)",
+                 "last published (UTC)", "checks", "reads", "consumes", "consumed by"):
         table.add_column(name, overflow="fold")
     for e in entries:
         failed = e.checks_failed
         checks = f"[red]{len(failed)} failed[/red]" if failed else (f"{len(e.checks)} passed" if e.checks else "")
-        style = {"fresh": "green", "stale": "red"}.get(e.freshness, "yellow")
+        style = {"passing": "green", "failing": "red"}.get(e.sla_state, "yellow")
+        age = f" ({e.data_age_hours:.1f} h)" if e.data_age_hours is not None else ""
         version = e.version if e.lifecycle == "active" else f"{e.version} [yellow]({e.lifecycle})[/yellow]"
-        table.add_row(e.product, version, e.owner, f"{e.sla_hours:g} h", f"[{style}]{e.freshness}[/{style}]",
-                      _when(e.last_published_at), checks, str(e.reads), ", ".join(e.depends_on), ", ".join(e.used_by))
+        table.add_row(e.product, version, e.owner, f"{e.sla_hours:g} h", f"[{style}]{e.sla_state}[/{style}]{age}",
+                      _when(e.data_time), _when(e.last_published_at), checks, str(e.reads), ", ".join(e.depends_on),
+                      ", ".join(e.used_by))
     console.print(table)
 
 
@@ -73,7 +81,7 @@ def show_command(product: str = typer.Argument(..., help="DOMAIN.PRODUCT")) -> N
     (entry,) = catalog_entries(all_contracts(), get_instance(), settings.lake_root(), only={product})
     console.print(Markdown(f"# {product} v{contract.version}\n\n" + product_markdown(contract)))
     console.print(
-        f"\nstate: {entry.freshness} (last published {_when(entry.last_published_at) or 'never'}, "
+        f"\nstate: {entry.freshness} ({_data_age(entry)}last published {_when(entry.last_published_at) or 'never'}, "
         f"SLA {entry.sla_hours:g} h); checks failed: {', '.join(entry.checks_failed) or 'none'}; "
         f"reads: {entry.reads}; consumed by: {', '.join(entry.used_by) or 'no product'}"
     )

@@ -24,13 +24,15 @@ class FreshnessAlert:
     previous_state: str
     last_update: str | None  # ISO time of the latest publish, None if never published
     at: str  # ISO time the state changed
+    data_time: str | None = None  # ISO time of the data the product holds (monitoring/data_time.py)
 
     def body(self) -> dict:
         return asdict(self)
 
     def line(self) -> str:
         verb = "breached its" if self.kind == "breach" else "is back within its"
-        return f"{self.product} ({self.owner}) {verb} {self.sla_hours:g} h freshness SLA; last update {self.last_update}"
+        return (f"{self.product} ({self.owner}) {verb} {self.sla_hours:g} h freshness SLA; last update "
+                f"{self.last_update}, data as of {self.data_time}")
 
 
 class Sink(Protocol):

@@ -5,7 +5,8 @@
 - discoverability: weighted completeness of what a consumer needs to find and trust a product:
   documented columns, columns guarded by a quality rule (or key / non-null), declared lineage.
 - governance compliance: the share of products passing governance (see governance/compliance.py).
-- freshness compliance: the share of products whose latest publish is within their freshness SLA.
+- freshness compliance: the share of products whose data is within their freshness SLA, judged on the
+  data time of their latest materialization (monitoring/data_time.py), not on when it was built.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from dataclasses import asdict, dataclass
 
 from dagster import DagsterInstance
 
-from mesh_platform.catalog.entries import published_freshness
 from mesh_platform.contracts.lifecycle import lifecycle
 from mesh_platform.contracts.model import Contract
 from mesh_platform.governance.compliance import product_compliance
+from mesh_platform.monitoring.data_time import sla_verdicts
 
 CDR_TARGET = 0.2
 DISCOVERABILITY_WEIGHTS = {"schema_docs": 0.4, "quality_rules": 0.3, "lineage": 0.3}
@@ -59,6 +60,7 @@ def mesh_health(contracts: dict[str, Contract], instance: DagsterInstance, now: 
     now = now or time.time()
     live = {k: c for k, c in contracts.items() if lifecycle(c) != "retired"}
     passing = {r.product: r.passing for r in product_compliance(instance, live)}
+    verdicts = sla_verdicts(live, instance, now)
     rows = []
     for domain in sorted({c.domain for c in live.values()}):
         own = [c for c in live.values() if c.domain == domain]
@@ -72,6 +74,6 @@ def mesh_health(contracts: dict[str, Contract], instance: DagsterInstance, now: 
             cross_domain_dependency_ratio=share([any(d.domain != domain for d in c.dependencies) for c in own]),
             discoverability=share([discoverability(c) for c in own]),
             governance_compliance=share([passing[c.key] for c in own]),
-            freshness_compliance=share([published_freshness(c, instance, now)[0] == "fresh" for c in own]),
+            freshness_compliance=share([verdicts[c.key].within_sla for c in own]),
         ))
     return rows
