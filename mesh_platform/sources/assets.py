@@ -108,8 +108,8 @@ def source_events(
         description="\n".join(observation.problems) or CHECK_DESCRIPTION,
         metadata={"problems": MetadataValue.json(observation.problems), "data_version": observation.data_version},
     )
-    return [AssetObservation(asset_key=key, metadata=metadata, tags={DATA_VERSION_TAG: observation.data_version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"}),
-            check]
+    tags = {DATA_VERSION_TAG: observation.data_version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"}
+    return [AssetObservation(asset_key=key, metadata=metadata, tags=tags), check]
 
 
 def _observe_result(events: list[AssetObservation | AssetCheckEvaluation]) -> ObserveResult:
