@@ -181,8 +181,8 @@ def _spark_read(spark: SparkSession, source: Source, files: list[Path]) -> DataF
     frames = []
     for header, group in layouts.items():
         schema = T.StructType([T.StructField(c, spark_type(source.columns.get(c, "string"))) for c in header])
-        frames.append(spark.read.schema(schema).option("header", source.files.header)
-                      .option("mode", "FAILFAST").csv(group))
+        frames.append(spark.read.schema(schema).option("header", source.files.header).option("escape", '"')
+                      .option("mode", "FAILFAST").csv(group))  # RFC 4180 quotes, as Arrow parsed them
     df = frames[0]
     for other in frames[1:]:
         df = df.unionByName(other, allowMissingColumns=True)
