@@ -6,9 +6,11 @@ from temporary domain folders with `domain_definitions`, as a domain's definitio
 
 from __future__ import annotations
 
+import json
 import shutil
 import types
 from datetime import date
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -200,8 +202,12 @@ def _land(orders: pa.Table, folder, fmt: str, parts: int) -> None:
         chunk = orders.slice(i * step, step)
         if fmt == "parquet":
             pq.write_table(chunk, folder / f"orders-{i}.parquet")
-        else:
+        elif fmt == "csv":
             pa_csv.write_csv(chunk, folder / f"orders-{i}.csv")
+        else:  # JSON lines; decimals as JSON numbers, dates as ISO text
+            (folder / f"orders-{i}.json").write_text("".join(
+                json.dumps({k: float(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else v
+                            for k, v in row.items()}) + "\n" for row in chunk.to_pylist()))
 
 
 def _files(name: str, fmt: str) -> dict:
@@ -211,17 +217,19 @@ def _files(name: str, fmt: str) -> dict:
 
 @pytest.fixture
 def landed(tmp_path, depot_lake, seeded_lake):
-    """The sample's orders as a Delta source and landed as Parquet and CSV files, and a product of each."""
+    """The sample's orders as a Delta source and landed as Parquet, CSV and JSON files, and a product of each."""
     orders = DeltaTable(str(bronze_path(seeded_lake, "sales", "orders"))).to_pyarrow_table(
         columns=list(ORDER_COLUMNS))
     write_arrow(orders, bronze_path(depot_lake, "depot", "orders"))
     _land(orders, depot_lake / "landing" / "parquet", "parquet", 3)
     _land(orders, depot_lake / "landing" / "csv", "csv", 2)
+    _land(orders, depot_lake / "landing" / "json", "json", 2)
     sources = [{"name": "orders", "kind": "delta", "columns": ORDER_COLUMNS},
-               _files("orders_parquet", "parquet"), _files("orders_csv", "csv")]
+               _files("orders_parquet", "parquet"), _files("orders_csv", "csv"), _files("orders_json", "json")]
     defs = _depot(tmp_path, sources, {"orders_from_delta": ("orders", ORDER_COLUMNS),
                                       "orders_from_parquet": ("orders_parquet", ORDER_COLUMNS),
-                                      "orders_from_csv": ("orders_csv", ORDER_COLUMNS)})
+                                      "orders_from_csv": ("orders_csv", ORDER_COLUMNS),
+                                      "orders_from_json": ("orders_json", ORDER_COLUMNS)})
     return defs, orders
 
 
@@ -230,10 +238,10 @@ def _published(lake, product: str) -> list[tuple]:
     return sorted(tuple(r.values()) for r in table.to_pylist())
 
 
-def test_products_built_from_landed_parquet_and_csv_files_equal_the_same_data_as_delta(landed, depot_lake):
+def test_products_built_from_landed_parquet_csv_and_json_files_equal_the_same_data_as_delta(landed, depot_lake):
     defs, orders = landed
     instance = DagsterInstance.ephemeral()
-    products = ["orders_from_delta", "orders_from_parquet", "orders_from_csv"]
+    products = ["orders_from_delta", "orders_from_parquet", "orders_from_csv", "orders_from_json"]
     assert _run(defs, products, instance).success
     expected = sorted(tuple(r.values()) for r in orders.to_pylist())
     assert len(expected) > 1000
