@@ -238,15 +238,24 @@ def _published(lake, product: str) -> list[tuple]:
     return sorted(tuple(r.values()) for r in table.to_pylist())
 
 
-def test_products_built_from_landed_parquet_csv_and_json_files_equal_the_same_data_as_delta(landed, depot_lake):
+def test_products_built_from_landed_parquet_csv_and_json_files_equal_the_same_data_as_delta(
+    landed, depot_lake, tmp_path, monkeypatch
+):
     defs, orders = landed
     instance = DagsterInstance.ephemeral()
+    monkeypatch.setenv("MESH_OPENLINEAGE_FILE", str(tmp_path / "lineage.jsonl"))
     products = ["orders_from_delta", "orders_from_parquet", "orders_from_csv", "orders_from_json"]
     assert _run(defs, products, instance).success
     expected = sorted(tuple(r.values()) for r in orders.to_pylist())
     assert len(expected) > 1000
     for product in products:
         assert _published(depot_lake, product) == expected, product
+    # Lineage names the landing folder and the file set's data version the build read.
+    events = [json.loads(line) for line in (tmp_path / "lineage.jsonl").read_text().splitlines()]
+    (start,) = [e for e in events if e["eventType"] == "START" and e["job"]["name"] == "depot.orders_from_parquet"]
+    parquet = parse_sources({"sources": [_files("orders_parquet", "parquet")]}, "sources.yaml")["orders_parquet"]
+    assert [(d["name"], d["facets"]["version"]["datasetVersion"]) for d in start["inputs"]] == [
+        (str(depot_lake / "landing" / "parquet"), observe_source(parquet, "depot", depot_lake).data_version)]
 
     observed = observe([defs.get_assets_def(AssetKey(["depot", "bronze", "orders_parquet"]))], instance=instance,
                        resources=defs.resources)
