@@ -40,12 +40,17 @@ def landed_files(source: Source, lake_root: Path) -> list[Path]:
                   if p.is_file() and not p.name.startswith((".", "_")))
 
 
-def file_set_version(files: list[Path]) -> str:
+def file_set_version(files: list[Path], root: Path) -> str:
+    """A hash of the files' paths under `root`, sizes and modification times: no byte of data is read."""
     digest = hashlib.sha256()
     for path in files:
         stat = path.stat()
-        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def _name(path: Path, source: Source, lake_root: Path) -> str:
+    return str(path.relative_to(folder(source, lake_root)))  # a glob may reach into subfolders
 
 
 def _arrow_type(contract_type: str) -> pa.DataType:
@@ -118,15 +123,16 @@ def observe(source: Source, domain: str, lake_root: Path) -> SourceObservation:
         try:
             observed, count, latest = _observe_file(path, source)
         except (OSError, pa.ArrowException, csv.Error, UnicodeDecodeError) as exc:
-            problems.append(f"file {path.name} does not parse as {source.files.format}: {exc}")
+            problems.append(f"file {_name(path, source, lake_root)} does not parse as {source.files.format}: {exc}")
             continue
-        problems += drift(source, observed, f"file {path.name}")
+        problems += drift(source, observed, f"file {_name(path, source, lake_root)}")
         columns = columns or observed
         rows = None if rows is None or count is None else rows + count
         newest = latest if newest is None else max(newest, latest or newest)
     if not files:
         problems.append(f"no files match {source.files.glob} in {folder(source, lake_root)}")
-    return SourceObservation(file_set_version(files), rows if files else 0, newest, columns, problems)
+    version = file_set_version(files, folder(source, lake_root))
+    return SourceObservation(version, rows if files else 0, newest, columns, problems)
 
 
 def _validate(path: Path, source: Source) -> str | None:
@@ -158,7 +164,7 @@ def read(spark: SparkSession, source: Source, domain: str, lake_root: Path) -> D
     if not files:
         raise SourceDrift(f"source {source_label(source, domain)}: no files match {source.files.glob} in "
                           f"{folder(source, lake_root)}")
-    bad = [f"file {p.name}: {why}" for p in files if (why := _validate(p, source))]
+    bad = [f"file {_name(p, source, lake_root)}: {why}" for p in files if (why := _validate(p, source))]
     if bad:
         raise SourceDrift(f"source {source_label(source, domain)}: nothing read, {len(bad)} of {len(files)} "
                           "files do not fit the declaration: " + "; ".join(bad))
