@@ -306,3 +306,27 @@ def test_a_landed_file_that_does_not_parse_or_fit_is_named_and_nothing_is_publis
     assert not check.passed
     assert drifted == "file orders-7.parquet: column o_totalprice is string, declared decimal(15,2)"
     assert unreadable.startswith("file orders-8.parquet does not parse as parquet")
+
+
+def test_a_files_source_is_observed_from_names_sizes_times_and_footers(tmp_path):
+    import os
+
+    declared = {**PARCELS_SOURCE, "kind": "files"}
+    parquet = parse_sources({"sources": [{**declared, "files": {"path": "in", "glob": "*.parquet",
+                                                                 "format": "parquet"}}]}, "s.yaml")["parcels"]
+    csv_source = parse_sources({"sources": [{**declared, "files": {"path": "in", "glob": "*.csv",
+                                                                    "format": "csv"}}]}, "s.yaml")["parcels"]
+    (tmp_path / "in").mkdir()
+    pq.write_table(_parcels(3, date(1998, 8, 1)), tmp_path / "in" / "a.parquet")
+    pq.write_table(_parcels(2, date(1998, 8, 3)), tmp_path / "in" / "b.parquet")
+    pa_csv.write_csv(_parcels(2, date(1998, 8, 2)), tmp_path / "in" / "a.csv")
+    (tmp_path / "in" / "_c.parquet").write_bytes(b"landing in progress")  # skipped until renamed
+
+    first = observe_source(parquet, "depot", tmp_path)
+    assert (first.row_count, first.problems) == (5, [])  # from the footers
+    assert first.newest_data_time == 901929600.0 + 2 * 86400  # 1998-08-03: the footers' max of landed_on
+    assert observe_source(parquet, "depot", tmp_path) == first
+    os.utime(tmp_path / "in" / "a.parquet", ns=(1, 1))  # the same bytes, landed again
+    assert observe_source(parquet, "depot", tmp_path).data_version != first.data_version
+    text = observe_source(csv_source, "depot", tmp_path)
+    assert (text.row_count, text.newest_data_time, text.problems) == (None, 901929600.0 + 86400, [])

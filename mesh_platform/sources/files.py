@@ -89,12 +89,9 @@ def _newest_in_file(path: str, size: int, mtime_ns: int, declaration: str) -> fl
     source = Source.model_validate_json(declaration)
     column = source.freshness.loaded_at_field
     target = _arrow_type(source.columns[column])
-    newest = None
-    for batch in _text_batches(Path(path), source, [column]):
-        if column in batch.schema.names and batch.num_rows:
-            latest = epoch_seconds(pc.max(pc.cast(batch.column(column), target)))
-            newest = latest if newest is None or (latest or newest) > newest else newest
-    return newest
+    maxima = [epoch_seconds(pc.max(pc.cast(batch.column(column), target)))
+              for batch in _text_batches(Path(path), source, [column]) if column in batch.schema.names]
+    return max((m for m in maxima if m is not None), default=None)
 
 
 def _observe_file(path: Path, source: Source) -> tuple[dict[str, str], int | None, float | None]:
@@ -128,7 +125,7 @@ def observe(source: Source, domain: str, lake_root: Path) -> SourceObservation:
         problems += drift(source, observed, f"file {_name(path, source, lake_root)}")
         columns = columns or observed
         rows = None if rows is None or count is None else rows + count
-        newest = latest if newest is None else max(newest, latest or newest)
+        newest = max((t for t in (newest, latest) if t is not None), default=None)
     if not files:
         problems.append(f"no files match {source.files.glob} in {folder(source, lake_root)}")
     version = file_set_version(files, folder(source, lake_root))
