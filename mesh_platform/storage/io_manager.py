@@ -21,8 +21,9 @@ from mesh_platform import settings
 from mesh_platform.access.binding import DomainBound
 from mesh_platform.access.policy import AccessDenied
 from mesh_platform.access.reader import open_product
-from mesh_platform.mesh import domain_contracts
+from mesh_platform.mesh import domain_contracts, domain_sources
 from mesh_platform.monitoring.observe import dataset, open_observation
+from mesh_platform.sources.observe import read_source
 from mesh_platform.spark import SparkResource
 from mesh_platform.storage.delta import read_delta, write_delta
 from mesh_platform.storage.layout import BRONZE, GOLD, bronze_path, io_schema, product_path
@@ -100,7 +101,9 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
                     f"of other domains and {consumer}'s own bronze tables ([\"{consumer}\", \"bronze\", table]) "
                     "can be loaded; consume one of the owner's published products instead"
                 )
-            df = read_delta(self._spark.spark_session, bronze_path(self._lake_root, consumer, upstream[2]))
+            source = domain_sources(consumer).get(upstream[2])
+            df = (read_source(self._spark.spark_session, source, consumer, self._lake_root) if source is not None
+                  else read_delta(self._spark.spark_session, bronze_path(self._lake_root, consumer, upstream[2])))
             return df.select(*table_slice.columns) if table_slice.columns else df
         # A product: the same policy, masking, row filter and audit as every platform read.
         reader = ", ".join(key.to_user_string() for key in step.assets_def.keys)
