@@ -16,7 +16,7 @@ import oracle
 from compare import assert_same_rows
 from conftest import ON_JVM, TEST_SCALE
 from mesh_platform.mesh import DOMAINS_DIR
-from mesh_platform.sources import jdbc, parse_sources
+from mesh_platform.sources import SourceError, jdbc, parse_sources
 from mesh_platform.sources.loader import load_domain_sources
 from mesh_platform.sources.observe import SourceDrift
 from mesh_platform.sources.postgres import SourceUnavailable
@@ -34,6 +34,24 @@ def _source(**overrides):
     if "query" in overrides:
         declared["jdbc"].pop("table", None)
     return next(iter(parse_sources({"sources": [declared]}, "test").values()))
+
+
+def test_profile_replaces_sources_by_name():
+    assert {n: s.kind for n, s in PROFILE.items()} == {"orders": "jdbc", "customer": "jdbc", "order_lines": "delta"}
+    assert {s.kind for s in load_domain_sources(DOMAINS_DIR / "sales").values()} == {"delta"}
+    assert ORDERS.columns == load_domain_sources(DOMAINS_DIR / "sales")["orders"].columns  # same contract
+
+
+def test_profile_naming_an_undeclared_source_fails_in_one_line(tmp_path):
+    shutil.copyfile(DOMAINS_DIR / "sales" / "sources.yaml", tmp_path / "sources.yaml")
+    overlay = (DOMAINS_DIR / "sales" / "sources.postgres.yaml").read_text().replace("name: orders", "name: order")
+    (tmp_path / "sources.postgres.yaml").write_text(overlay)
+    with pytest.raises(SourceError) as raised:
+        load_domain_sources(tmp_path, "postgres")
+    assert str(raised.value) == (f"{tmp_path / 'sources.postgres.yaml'}: source 'order' replaces no source of "
+                                 "sources.yaml (it has: orders, customer, order_lines); a profile only swaps "
+                                 "declared sources")
+    assert set(load_domain_sources(tmp_path, "files")) == {"orders", "customer", "order_lines"}  # no such file
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +120,10 @@ def test_reader_of_the_engine_gives_the_delta_rows(pg_sales, spark, seeded_lake)
     pg_sales.sql("UPDATE customer SET c_comment = c_comment WHERE c_custkey = 1")  # touched, not changed
     read = jdbc.read(spark, CUSTOMER, "sales", seeded_lake)
     delta = read_delta(spark, seeded_lake / "sales" / "bronze" / "customer")
-    assert read.schema == delta.select(*CUSTOMER.columns).schema
+    def types(df):
+        return [(f.name, f.dataType) for f in df.schema.fields]  # nullability is the engine's own
+
+    assert types(read) == types(delta.select(*CUSTOMER.columns))
     assert read.subtract(delta.select(*CUSTOMER.columns)).count() == 0
     assert read.count() == delta.count()
 
