@@ -3,6 +3,7 @@ engine (Spark's JDBC reader on the JVM, ADBC on Sail), one-line errors, and a pa
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -188,10 +189,12 @@ def _events_text(dagster_home: Path) -> list[str]:
         return [serialize_value(record) for run in runs for record in instance.all_logs(run.run_id)]
 
 
-def test_sales_from_postgres_equal_the_oracle_and_the_password_never_shows(pg_sales, tmp_path):
+@pytest.fixture(scope="module")
+def built_from_postgres(pg_sales, tmp_path_factory):
     """`mesh seed --target postgres` then `mesh materialize --select sales` with MESH_SOURCES_PROFILE=postgres,
-    through a real Dagster instance, in a lake of its own; then search everything it left for the password."""
-    lake, home = tmp_path / "lake", tmp_path / "dagster_home"
+    through a real Dagster instance, in a lake of its own."""
+    folder = tmp_path_factory.mktemp("from_postgres")
+    lake, home = folder / "lake", folder / "dagster_home"
     home.mkdir()
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, **pg_sales.env(), "MESH_LAKE_ROOT": str(lake), "DAGSTER_HOME": str(home),
@@ -204,7 +207,17 @@ def test_sales_from_postgres_equal_the_oracle_and_the_password_never_shows(pg_sa
     print(f"seed + sales build from PostgreSQL: {time.monotonic() - started:.1f} s")
     statements = pg_sales.log()[log_before:]
     assert '"o_comment" FROM orders' in statements and '"c_comment" FROM customer' in statements  # read there
+    printed = seeded.stdout + seeded.stderr + built.stdout + built.stderr
+    return {"folder": folder, "lake": lake, "home": home, "env": env, "printed": printed}
 
+
+def _files_holding(secret: str, *folders: Path) -> tuple[list[Path], list[str]]:
+    searched = [p for folder in folders if folder.exists() for p in folder.rglob("*") if p.is_file()]
+    return searched, [str(p) for p in searched if secret.encode() in p.read_bytes()]
+
+
+def test_sales_from_postgres_equal_the_oracle_and_the_password_never_shows(pg_sales, built_from_postgres):
+    lake, home = built_from_postgres["lake"], built_from_postgres["home"]
     tpch = lake / "_tpch" / f"sf{TEST_SCALE:g}"
     keys = {"orders": ["order_id"], "customer_lifetime_value": ["customer_id"],
             "order_analytics": ["order_month", "order_priority"]}
@@ -216,11 +229,52 @@ def test_sales_from_postgres_equal_the_oracle_and_the_password_never_shows(pg_sa
     assert any("ASSET_MATERIALIZATION" in e for e in events)
     assert not [e for e in events if secret in e][:1], "the password is in an event"
     # the whole instance (event log database, captured compute logs) and the lake's platform files
-    # (Sail's log, OpenLineage events, alerts), byte for byte, and what the commands printed
-    searched = [p for folder in (home, lake / "_platform") for p in folder.rglob("*") if p.is_file()]
-    print("searched:", *sorted(str(p.relative_to(tmp_path)) for p in searched), sep="\n  ")
-    leaked = [str(p) for folder in (home, lake / "_platform") if folder.exists()
-              for p in folder.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    # (Sail's log, OpenLineage events, the read audit), byte for byte, and what the commands printed
+    searched, leaked = _files_holding(secret, home, lake / "_platform")
+    print("searched:", *sorted(str(p.relative_to(built_from_postgres["folder"])) for p in searched), sep="\n  ")
     assert leaked == []
-    assert secret not in seeded.stdout + seeded.stderr + built.stdout + built.stderr
-    assert [p for p in (lake / "_platform").rglob("*") if p.is_file()], "no platform log was searched"
+    assert any("compute_logs" in str(p) for p in searched) and any("openlineage" in str(p) for p in searched)
+    assert secret not in built_from_postgres["printed"]
+
+
+METADATA = """label description ... on TextMetadataEntry { text } ... on JsonMetadataEntry { jsonString }
+  ... on PathMetadataEntry { path } ... on UrlMetadataEntry { url } ... on MarkdownMetadataEntry { mdStr }
+  ... on TableSchemaMetadataEntry { schema { columns { name type description } } }"""
+UI_QUERIES = {
+    "assets": f"""{{ assetNodes {{ assetKey {{ path }} description opNames jobNames kinds
+        metadataEntries {{ {METADATA} }} }} }}""",
+    "runs": """{ runsOrError { ... on Runs { results { runId status runConfigYaml tags { key value } } } } }""",
+    "events": f"""query($id: ID!) {{ logsForRun(runId: $id) {{ ... on EventConnection {{ events {{
+        __typename ... on MessageEvent {{ message }} ... on DisplayableEvent {{ metadataEntries {{ {METADATA} }} }}
+        ... on ErrorEvent {{ error {{ message stack causes {{ message stack }} }} }} }} }} }} }}""",
+    "asset": f"""query($key: AssetKeyInput!) {{ assetOrError(assetKey: $key) {{ ... on Asset {{
+        assetMaterializations(limit: 5) {{ runId metadataEntries {{ {METADATA} }} }}
+        assetObservations(limit: 5) {{ runId metadataEntries {{ {METADATA} }} }} }} }} }}""",
+}
+
+
+@pytest.mark.slow
+def test_the_ui_never_shows_the_password(pg_sales, built_from_postgres):
+    """A run launched from `dagster dev` reads PostgreSQL in its run worker; every GraphQL answer the UI
+    is built from (assets, runs, their events and metadata) and what the server logged lacks the password."""
+    from dagster_dev import LAUNCH, dagster_dev
+
+    secret, home, lake = pg_sales.password, built_from_postgres["home"], built_from_postgres["lake"]
+    with dagster_dev(home, lake, built_from_postgres["env"]) as server:
+        server.wait_for_locations()
+        log_before = len(pg_sales.log())
+        launched = server.graphql(LAUNCH, {"location": "sales", "keys": [{"path": ["sales", "orders"]}]})
+        run_id = launched["launchPipelineExecution"]["run"]["runId"]
+        assert server.wait_for_run(run_id) == "SUCCESS", server.log.read_text()[-3000:]
+        assert '"o_comment" FROM orders' in pg_sales.log()[log_before:]  # the run worker read PostgreSQL
+        answers = [server.graphql(UI_QUERIES["assets"]), server.graphql(UI_QUERIES["runs"])]
+        runs = answers[1]["runsOrError"]["results"]
+        assert len(runs) >= 2  # the CLI's build and the UI's
+        answers += [server.graphql(UI_QUERIES["events"], {"id": r["runId"]}) for r in runs]
+        answers += [server.graphql(UI_QUERIES["asset"], {"key": {"path": key}})
+                    for key in (["sales", "orders"], ["sales", "bronze", "orders"], ["sales", "customer_lifetime_value"])]
+    text = json.dumps(answers)
+    assert "ASSET_MATERIALIZATION" in text.upper() or "MaterializationEvent" in text
+    assert secret not in text
+    _, leaked = _files_holding(secret, home, lake / "_platform")  # dagster dev's own log and the new run's
+    assert leaked == []
