@@ -138,7 +138,10 @@ def test_schema_drift_is_a_problem_and_fails_the_read(pg_sales, spark, lake_root
         "column o_totalprice is string, declared decimal(15,2)", "column o_clerk is missing (declared string)"]
     with pytest.raises(SourceDrift) as raised:
         jdbc.read(spark, source, "sales", lake_root)
-    assert str(raised.value) == "source sales.orders: column o_totalprice is string, declared decimal(15,2) (and 1 more)"
+    assert str(raised.value) == (
+        "source sales.orders no longer fits its declaration in sources.yaml: column o_totalprice is string, declared "
+        "decimal(15,2); column o_clerk is missing (declared string) (fix the source's data or declare what it "
+        "provides now)")
 
 
 def test_connection_problems_are_one_line_without_the_password(pg_sales, lake_root, monkeypatch):

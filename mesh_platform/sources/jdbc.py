@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
 
-from mesh_platform.contracts.types import DECIMAL, spark_type
+from mesh_platform.contracts.types import DECIMAL
 from mesh_platform.sources import postgres
 from mesh_platform.sources.model import Source
-from mesh_platform.sources.observe import SourceDrift, SourceObservation
+from mesh_platform.sources.observe import SourceObservation, conform, require_fit
 
 DRIVER_JAR = Path("/usr/share/java/postgresql.jar")
 COUNT = re.compile(r"^\s*count\s*\(\s*\*\s*\)\s*$", re.IGNORECASE)
@@ -76,7 +76,8 @@ def _fits(observed: str, declared: str) -> bool:
 
 
 def drift(source: Source, observed: dict[str, str]) -> list[str]:
-    """One line per declared column that is missing or whose observed type does not fit."""
+    """One line per declared column that is missing or whose observed type does not fit. Unlike a file's,
+    a database column may be narrower than declared (an integer read as bigint): the read casts it."""
     problems = []
     for column, declared in source.columns.items():
         if column not in observed:
@@ -142,10 +143,7 @@ def read(spark, source: Source, domain: str, lake_root: Path) -> DataFrame:
 
     conn = postgres.connection(source, domain)
     with postgres.connect(conn) as db:
-        problems = drift(source, _observed_columns(db, source))
-        if problems:
-            raise SourceDrift(f"source {conn.source}: {problems[0]}" + (
-                f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        require_fit(source, domain, drift(source, _observed_columns(db, source)))
         if reader(spark) == "adbc":
             table = postgres.fetch_arrow(db, _select(source))
         db.rollback()
@@ -160,4 +158,4 @@ def read(spark, source: Source, domain: str, lake_root: Path) -> DataFrame:
         table = pa.table([c.storage if isinstance(c.type, pa.BaseExtensionType) else c for c in (
             col.combine_chunks() for col in table.columns)], names=table.column_names)
         df = spark.createDataFrame(table)
-    return df.select(*[F.col(c).cast(spark_type(t)).alias(c) for c, t in source.columns.items()])
+    return conform(df, source)

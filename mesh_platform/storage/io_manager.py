@@ -23,6 +23,8 @@ from mesh_platform.access.policy import AccessDenied
 from mesh_platform.access.reader import open_product
 from mesh_platform.mesh import domain_contracts, domain_sources
 from mesh_platform.monitoring.observe import dataset, open_observation
+from mesh_platform.sources import Source
+from mesh_platform.sources.assets import declared_source
 from mesh_platform.sources.observe import read_source
 from mesh_platform.spark import SparkResource
 from mesh_platform.storage.delta import read_delta, write_delta
@@ -101,9 +103,11 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
                     f"of other domains and {consumer}'s own bronze tables ([\"{consumer}\", \"bronze\", table]) "
                     "can be loaded; consume one of the owner's published products instead"
                 )
-            source = domain_sources(consumer).get(upstream[2])
-            df = (read_source(self._spark.spark_session, source, consumer, self._lake_root) if source is not None
-                  else read_delta(self._spark.spark_session, bronze_path(self._lake_root, consumer, upstream[2])))
+            source = self._declared_source(context, consumer)
+            if source is None:  # an undeclared table (an asset assembled outside a domain folder): as it is
+                df = read_delta(self._spark.spark_session, bronze_path(self._lake_root, consumer, upstream[2]))
+            else:  # exactly the declared columns; SourceDrift when the data no longer fits the declaration
+                df = read_source(self._spark.spark_session, source, consumer, self._lake_root)
             return df.select(*table_slice.columns) if table_slice.columns else df
         # A product: the same policy, masking, row filter and audit as every platform read.
         reader = ", ".join(key.to_user_string() for key in step.assets_def.keys)
@@ -114,6 +118,13 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         if read.observation:
             context.instance.report_runless_asset_event(read.observation)
         return read.df
+
+    @staticmethod
+    def _declared_source(context: InputContext, domain: str) -> Source | None:
+        """The declaration the source asset carries (sources/assets.py), else the domain's sources.yaml."""
+        name = context.asset_key.path[-1]
+        source = declared_source(context.upstream_output.definition_metadata if context.upstream_output else None)
+        return source if source and source.name == name else domain_sources(domain).get(name)
 
     @property
     def supported_types(self) -> Sequence[type[object]]:
