@@ -270,6 +270,9 @@ def test_the_ui_never_shows_the_password(pg_sales, built_from_postgres):
         run_id = launched["launchPipelineExecution"]["run"]["runId"]
         assert server.wait_for_run(run_id) == "SUCCESS", server.log.read_text()[-3000:]
         assert '"o_comment" FROM orders' in pg_sales.log()[log_before:]  # the run worker read PostgreSQL
+        # the source observed as the UI's "Observe" does: its data version is the change probe's value
+        launched = server.graphql(LAUNCH, {"location": "sales", "keys": [{"path": ["sales", "bronze", "orders"]}]})
+        assert server.wait_for_run(launched["launchPipelineExecution"]["run"]["runId"]) == "SUCCESS"
         answers = [server.graphql(UI_QUERIES["assets"]), server.graphql(UI_QUERIES["runs"])]
         runs = answers[1]["runsOrError"]["results"]
         assert len(runs) >= 2  # the CLI's build and the UI's
@@ -277,7 +280,9 @@ def test_the_ui_never_shows_the_password(pg_sales, built_from_postgres):
         answers += [server.graphql(UI_QUERIES["asset"], {"key": {"path": key}})
                     for key in (["sales", "orders"], ["sales", "bronze", "orders"], ["sales", "customer_lifetime_value"])]
     text = json.dumps(answers)
-    assert "ASSET_MATERIALIZATION" in text.upper() or "MaterializationEvent" in text
+    observed = answers[-2]["assetOrError"]["assetObservations"]
+    assert observed and {"observed_columns", "dagster/row_count"} <= {e["label"] for e in observed[0]["metadataEntries"]}
+    assert "MaterializationEvent" in text and "ObservationEvent" in text
     assert secret not in text
     _, leaked = _files_holding(secret, home, lake / "_platform")  # dagster dev's own log and the new run's
     assert leaked == []
