@@ -141,13 +141,13 @@ def read(spark, source: Source, domain: str, lake_root: Path) -> DataFrame:
     """Exactly the declared columns, cast to the declared types; SourceDrift when the table no longer fits."""
     import pyarrow as pa
 
-    conn = postgres.connection(source, domain)
+    conn, how = postgres.connection(source, domain), reader(spark)
     with postgres.connect(conn) as db:
         require_fit(source, domain, drift(source, _observed_columns(db, source)))
-        if reader(spark) == "adbc":
+        if how == "adbc":
             table = postgres.fetch_arrow(db, _select(source))
         db.rollback()
-    if reader(spark) == "spark-jdbc":
+    if how == "spark-jdbc":
         df = (spark.read.format("jdbc")
               .option("url", conn.jdbc_url).option("driver", "org.postgresql.Driver")
               .option("query", _select(source))
