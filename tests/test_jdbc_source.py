@@ -3,6 +3,8 @@ engine (Spark's JDBC reader on the JVM, ADBC on Sail), one-line errors, and a pa
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -127,6 +129,10 @@ def test_reader_of_the_engine_gives_the_delta_rows(pg_sales, spark, seeded_lake)
     assert types(read) == types(delta.select(*CUSTOMER.columns))
     assert read.subtract(delta.select(*CUSTOMER.columns)).count() == 0
     assert read.count() == delta.count()
+    plan = io.StringIO()
+    with contextlib.redirect_stdout(plan):
+        read.explain(mode="extended")  # what Spark logs of a query, and the platform's plan metadata is made of
+    assert plan.getvalue() and pg_sales.password not in plan.getvalue()
 
 
 def test_schema_drift_is_a_problem_and_fails_the_read(pg_sales, spark, lake_root):
@@ -212,6 +218,17 @@ def built_from_postgres(pg_sales, tmp_path_factory):
     assert '"o_comment" FROM orders' in statements and '"c_comment" FROM customer' in statements  # read there
     printed = seeded.stdout + seeded.stderr + built.stdout + built.stderr
     return {"folder": folder, "lake": lake, "home": home, "env": env, "printed": printed}
+
+
+def test_seed_without_the_connection_variables_is_one_line(seeded_lake, tmp_path):
+    shutil.copytree(seeded_lake / "_tpch", tmp_path / "lake" / "_tpch")  # reuse the generated TPC-H files
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESH_SALES_PG_")}
+    env.update(MESH_LAKE_ROOT=str(tmp_path / "lake"), PYTHONPATH=str(ROOT), COLUMNS="200")
+    done = subprocess.run([str(Path(sys.executable).parent / "mesh"), "seed", "--target", "postgres", "--domain",
+                           "sales", "--scale", f"{TEST_SCALE:g}"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stdout.strip().splitlines()[-1] == (
+        "source sales.orders: environment variable MESH_SALES_PG_URL (named by jdbc.url_env) is not set; export it")
 
 
 def _files_holding(secret: str, *folders: Path) -> tuple[list[Path], list[str]]:
