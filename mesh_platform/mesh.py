@@ -9,6 +9,7 @@ from types import ModuleType
 
 import domains
 
+from mesh_platform import settings
 from mesh_platform.contracts import Contract, load_domain_contracts
 from mesh_platform.sources import Source, load_domain_sources
 
@@ -41,10 +42,15 @@ def all_contracts() -> dict[str, Contract]:
     return {k: c for d in domain_names() for k, c in domain_contracts(d).items()}
 
 
-@cache
 def domain_sources(domain: str) -> dict[str, Source]:
-    """The sources a domain declares in its sources.yaml, by name; SourceError for a malformed file."""
-    return load_domain_sources(DOMAINS_DIR / domain)
+    """The sources a domain declares in its sources.yaml (overlaid by MESH_SOURCES_PROFILE's), by name;
+    SourceError for a malformed file."""
+    return _domain_sources(domain, settings.sources_profile())
+
+
+@cache
+def _domain_sources(domain: str, profile: str | None) -> dict[str, Source]:
+    return load_domain_sources(DOMAINS_DIR / domain, profile)
 
 
 def bronze_tables(domain: str) -> tuple[str, ...]:

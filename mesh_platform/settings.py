@@ -17,6 +17,7 @@
 | MESH_OPENLINEAGE_URL | (unset)       | also POST each OpenLineage event to this endpoint          |
 | MESH_ALERT_LOG       | <lake>/_platform/alerts.jsonl | every freshness alert appended as a JSON line |
 | MESH_ALERT_WEBHOOK   | (unset)       | URL each freshness alert is POSTed to                      |
+| MESH_SOURCES_PROFILE | (unset)       | e.g. postgres: each domain's sources.<profile>.yaml replaces same-named sources |
 | DAGSTER_HOME         | ./.dagster    | Dagster instance folder (run history, event log)          |
 | MESH_TOKEN           | (unset)       | the credential a client presents (`mesh identity issue`)  |
 | MESH_CREDENTIALS_FILE | ~/.config/mesh/credentials | credentials, one a line; must be mode 0600 |
@@ -60,6 +61,13 @@ def spark_engine() -> str:
 
 def sail_log() -> Path:
     return lake_root() / "_platform" / "sail.log"
+
+
+def sources_profile() -> str | None:
+    value = os.environ.get("MESH_SOURCES_PROFILE") or None
+    if value is not None and not value.replace("_", "").isalnum():
+        raise ValueError(f"MESH_SOURCES_PROFILE={value!r}: expected a name such as postgres (sources.<name>.yaml)")
+    return value
 
 
 def spark_master() -> str:

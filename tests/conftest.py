@@ -82,6 +82,22 @@ def mesh_published(seeded_lake, instance, spark):
     return {r.product: r for r in results}
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL 15 on 127.0.0.1 (tests/postgres.py), stopped at the end; skips without the
+    binaries, except in CI (MESH_REQUIRE_POSTGRES=1), where that is a failure."""
+    import postgres
+
+    try:
+        server = postgres.start_postgres()
+    except postgres.PostgresMissing as exc:
+        if os.environ.get("MESH_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"MESH_REQUIRE_POSTGRES=1: {exc}")
+        pytest.skip(str(exc))
+    yield server
+    postgres.remove(server)
+
+
 @pytest.fixture
 def webhook():
     """A real HTTP endpoint on loopback that keeps every JSON body POSTed to it."""

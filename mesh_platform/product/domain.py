@@ -112,7 +112,7 @@ def domain_definitions(
     on = today()
     retired = [retired_spec(c) for c in contracts.values() if c.retired(on)]
     # Read from this folder, not the installed mesh: a domain's location is what its folder declares.
-    declared = load_domain_sources(domain_dir)
+    declared = load_domain_sources(domain_dir, settings.sources_profile())  # MESH_SOURCES_PROFILE overlays
     own_bronze = tuple(declared)
     products, foreign = [], set()
     for contract in (c for c in contracts.values() if not c.retired(on)):

@@ -42,13 +42,28 @@ def parse_sources(data: object, where: str) -> dict[str, Source]:
     return {s.name: s for s in parsed.sources}
 
 
-def load_domain_sources(domain_dir: Path) -> dict[str, Source]:
-    """The sources a domain declares, by name (none without a sources.yaml); SourceError otherwise."""
-    path = Path(domain_dir) / SOURCES_FILE
-    if not path.is_file():
-        return {}
+def _read(path: Path) -> dict[str, Source]:
     try:
         data = read_yaml_file(path)
     except YamlFileError as exc:
         raise SourceError(str(exc)) from None
     return parse_sources(data, str(path))
+
+
+def load_domain_sources(domain_dir: Path, profile: str | None = None) -> dict[str, Source]:
+    """The sources a domain declares, by name (none without a sources.yaml); SourceError otherwise.
+
+    A profile (MESH_SOURCES_PROFILE) overlays `sources.<profile>.yaml` by source name: each source it
+    declares replaces the same-named one, e.g. to read sales' orders from PostgreSQL instead of Delta.
+    """
+    path = Path(domain_dir) / SOURCES_FILE
+    sources = _read(path) if path.is_file() else {}
+    overlay = Path(domain_dir) / f"sources.{profile}.yaml"
+    if profile and overlay.is_file():
+        replacing = _read(overlay)
+        unknown = sorted(set(replacing) - set(sources))
+        if unknown:
+            raise SourceError(f"{overlay}: source {unknown[0]!r} replaces no source of {path.name} "
+                              f"(it has: {', '.join(sources) or 'none'}); a profile only swaps declared sources")
+        sources = {name: replacing.get(name, source) for name, source in sources.items()}
+    return sources

@@ -40,6 +40,10 @@ LOCAL_DEFAULTS: dict[str, str] = {
     # Executors write products' Parquet files for Delta, whose timestamps are microseconds (not INT96).
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
+# jdbc sources on the JVM engine: Debian's PostgreSQL driver (libpostgresql-jdbc-java), when installed.
+POSTGRES_JDBC_JAR = "/usr/share/java/postgresql.jar"
+if os.path.isfile(POSTGRES_JDBC_JAR):
+    LOCAL_DEFAULTS["spark.jars"] = POSTGRES_JDBC_JAR
 # Settings that also hold for a remote session (the rest belong to the server).
 SESSION_DEFAULTS = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "false"}
 
