@@ -108,3 +108,36 @@ def test_the_alert_sensor_judges_data_time_once_per_change(home, tmp_path):
     assert (recovery["kind"], recovery["state"], recovery["previous_state"]) == ("recovery", "passing", "failing")
     assert tick() == []
     assert [json.loads(line)["kind"] for line in log.read_text().splitlines()] == ["breach", "recovery"]
+
+
+def test_a_source_older_than_its_freshness_expectation_alerts_once_and_recovers(home, tmp_path):
+    """Dagster 1.13 leaves an observed source's freshness policy unknown; the alert sensor keeps it."""
+    from dagster import AssetObservation
+
+    from mesh_platform.monitoring.data_time import SourceExpectation
+    from mesh_platform.sources.assets import NEWEST_DATA_TIME
+    from mesh_platform.storage.layout import bronze_key
+
+    key = bronze_key("sales", "orders")
+    watched = [SourceExpectation("sales.bronze.orders", key, "team:sales", 1.0)]
+    sensor = freshness_alert_sensor(all_contracts(), watched)
+    cursor, log = None, tmp_path / "alerts.jsonl"
+
+    def tick() -> list[dict]:
+        nonlocal cursor
+        before = len(log.read_text().splitlines()) if log.exists() else 0
+        context = build_sensor_context(instance=home, cursor=cursor)
+        sensor(context)
+        cursor = context.cursor
+        return [json.loads(line) for line in log.read_text().splitlines()[before:]] if log.exists() else []
+
+    assert tick() == []  # never observed: nothing to judge
+    newest = time.time() - 90 * 60  # observed just now, its newest row 1.5 h old: beyond the 1 h expectation
+    home.report_runless_asset_event(AssetObservation(asset_key=key, metadata={NEWEST_DATA_TIME: newest}))
+    (breach,) = tick()
+    assert (breach["kind"], breach["product"], breach["owner"], breach["sla_hours"], breach["state"]) == (
+        "breach", "sales.bronze.orders", "team:sales", 1.0, "failing")
+    assert tick() == []
+    home.report_runless_asset_event(AssetObservation(asset_key=key, metadata={NEWEST_DATA_TIME: time.time() - 60}))
+    (recovery,) = tick()
+    assert (recovery["kind"], recovery["product"], recovery["state"]) == ("recovery", "sales.bronze.orders", "passing")

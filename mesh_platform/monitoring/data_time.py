@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dagster import DagsterInstance, EventLogEntry
+from dagster import AssetKey, DagsterInstance, EventLogEntry
 
 from mesh_platform.contracts.model import Contract
-from mesh_platform.storage.layout import product_key
+from mesh_platform.sources.assets import NEWEST_DATA_TIME
+from mesh_platform.storage.layout import BRONZE, bronze_key, product_key
 
 DATA_TIME = "mesh/data_time"
 NEVER_PUBLISHED = "never published"
@@ -61,3 +62,47 @@ def sla_verdicts(contracts: Mapping[str, Contract], instance: DagsterInstance, n
     keys = {product_key(c.domain, c.asset_name): c for c in contracts.values()}
     latest = instance.event_log_storage.get_latest_materialization_events(list(keys))
     return {c.key: judge(c, latest.get(key), now) for key, c in keys.items()}
+
+
+@dataclass(frozen=True)
+class SourceExpectation:
+    """A source's freshness expectation (sources.yaml), judged like a product's SLA on its newest data."""
+
+    name: str  # domain.bronze.source: the asset key, which a product of the same name cannot take
+    key: AssetKey
+    owner: str
+    max_age_hours: float
+
+
+def source_expectations(contracts: Mapping[str, Contract]) -> list[SourceExpectation]:
+    """The sources of the mesh that declare how old their newest data may be."""
+    from mesh_platform.mesh import domain_sources  # the mesh's declarations, read where they are needed
+
+    owners = {c.domain: c.owner for c in contracts.values()}
+    return [
+        SourceExpectation(f"{domain}.{BRONZE}.{s.name}", bronze_key(domain, s.name), owner, s.freshness.max_age_hours)
+        for domain, owner in sorted(owners.items())
+        for s in domain_sources(domain).values() if s.freshness
+    ]
+
+
+def source_verdicts(expectations: list[SourceExpectation], instance: DagsterInstance, now: float) -> dict[str, SlaVerdict]:
+    """Each source's verdict at `now`, on the newest-data time its latest observation recorded.
+
+    Dagster 1.13 judges a freshness policy on materializations only, so an observed source's policy stays
+    unknown in the UI: this is where its expectation is kept.
+    """
+    verdicts = {}
+    for source in expectations:
+        latest = instance.fetch_observations(source.key, limit=1).records
+        observation = latest[0].asset_observation if latest else None
+        newest = observation.metadata.get(NEWEST_DATA_TIME) if observation else None
+        newest = getattr(newest, "value", newest)
+        if not isinstance(newest, int | float):
+            verdicts[source.name] = SlaVerdict(source.name, source.max_age_hours, NEVER_PUBLISHED, None, None, None)
+            continue
+        age = max(0.0, now - float(newest)) / 3600
+        state = "failing" if age > source.max_age_hours else "passing"
+        verdicts[source.name] = SlaVerdict(source.name, source.max_age_hours, state, float(newest),
+                                           latest[0].timestamp, round(age, 4))
+    return verdicts

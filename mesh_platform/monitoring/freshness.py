@@ -3,6 +3,7 @@
 - Dagster's freshness daemon judges each product's freshness policy on the time of its latest
   materialization and records every change of state; the sensor reads those changes.
 - The sensor itself judges, each tick, the data time of each product's latest materialization
+  and the newest-data time of each source that declares a freshness expectation
   (monitoring/data_time.py): a product rebuilt just now from day-old inputs holds day-old data, which
   Dagster's policy cannot see.
 
@@ -30,7 +31,8 @@ from dagster._time import get_current_timestamp  # the clock Dagster's daemons (
 from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
 from mesh_platform.monitoring.alerts import FreshnessAlert, configured_sinks, deliver
-from mesh_platform.monitoring.data_time import SlaVerdict, sla_verdicts
+from mesh_platform.monitoring.data_time import (SlaVerdict, SourceExpectation, sla_verdicts, source_expectations,
+                                             source_verdicts)
 from mesh_platform.storage.layout import product_key
 
 STATE_NAMES = {FreshnessState.PASS: "passing", FreshnessState.WARN: "warning", FreshnessState.FAIL: "failing"}
@@ -54,16 +56,19 @@ def _worst(*states: str | None) -> str | None:
     return max(known, key=SEVERITY.__getitem__) if known else None
 
 
-def _alert(kind: str, contract: Contract, verdict: SlaVerdict, state: str, previous: str, at: float) -> FreshnessAlert:
+def _alert(kind: str, owner: str, verdict: SlaVerdict, state: str, previous: str, at: float) -> FreshnessAlert:
     return FreshnessAlert(
-        kind=kind, product=contract.key, owner=contract.owner, sla_hours=contract.sla.freshness_hours,
+        kind=kind, product=verdict.product, owner=owner, sla_hours=verdict.sla_hours,
         state=state, previous_state=previous, last_update=_iso(verdict.materialized_at), at=_iso(at),
         data_time=_iso(verdict.data_time),
     )
 
 
-def freshness_alert_sensor(contracts: Mapping[str, Contract]):
+def freshness_alert_sensor(contracts: Mapping[str, Contract], sources: list[SourceExpectation] | None = None):
+    """`sources`: the source expectations to watch (default: those the mesh's sources.yaml files declare)."""
     by_key: dict[AssetKey, Contract] = {product_key(c.domain, c.asset_name): c for c in contracts.values()}
+    if sources is None:  # judged on their newest data, which Dagster cannot (data_time.py)
+        sources = source_expectations(contracts)
 
     @sensor(
         name="freshness_alerts",
@@ -88,9 +93,11 @@ def freshness_alert_sensor(contracts: Mapping[str, Contract]):
                 changed_at[contract.key] = change.state_change_timestamp
         now = get_current_timestamp()
         verdicts = sla_verdicts(contracts, context.instance, now)
+        source_states = source_verdicts(sources, context.instance, now)
         sinks, sent = configured_sinks(), []
-        for product, contract in sorted(contracts.items()):
-            verdict = verdicts[product]
+        watched = [(p, contracts[p].owner, verdicts[p]) for p in sorted(contracts)]
+        watched += [(s.name, s.owner, source_states[s.name]) for s in sources]
+        for product, owner, verdict in watched:
             state = _worst(dagster.get(product), verdict.state)
             if state is None:
                 continue  # never published and never judged: nothing to announce
@@ -98,13 +105,13 @@ def freshness_alert_sensor(contracts: Mapping[str, Contract]):
             states[product] = state
             if state == "failing" and previous != "failing":
                 kind = "breach"  # since the moment the data got older than the SLA, or Dagster's judgement
-                at = (verdict.data_time + contract.sla.freshness_hours * 3600 if verdict.state == "failing"
+                at = (verdict.data_time + verdict.sla_hours * 3600 if verdict.state == "failing"
                       else changed_at.get(product, now))
             elif previous == "failing" and state != "failing":
                 kind, at = "recovery", max(verdict.materialized_at or now, changed_at.get(product, 0.0))
             else:
                 continue  # not a change of alerting state
-            alert = _alert(kind, contract, verdict, state, previous, at)
+            alert = _alert(kind, owner, verdict, state, previous, at)
             for problem in deliver(alert, sinks):
                 context.log.error(f"alert for {product} not delivered: {problem}")
             context.log.info(f"{kind}: {alert.line()}")
