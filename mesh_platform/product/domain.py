@@ -125,8 +125,8 @@ def domain_definitions(
     sources = sorted({t for c in contracts.values() for t in c.sources})
     # Products of other domains appear here as stubs: lineage crosses code locations, runs do not.
     stubs = [upstream_stub(key) for key in sorted(foreign)]
-    # Products refreshed on upstream change are watched by one sensor per domain, a switch a user
-    # sees (and can stop) on the UI's Automation page.
+    # Every automated product (roots too: the fill materializes a fresh mesh) is watched by one sensor per
+    # domain, a switch a user sees (and can stop) on the UI's Automation page (product/automation.py).
     automated = [p.key for p in products if p.automation_conditions_by_key.get(p.key) is not None]
     sensors = [
         AutomationConditionSensorDefinition(
@@ -134,7 +134,8 @@ def domain_definitions(
             target=AssetSelection.assets(*automated),
             default_status=DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=settings.sensor_interval(),
-            description=f"Rebuilds {domain} products when the products they consume publish a new version.",
+            description=f"Builds missing {domain} products and rebuilds those whose inputs (sources, consumed "
+            "products) have a new data version or whose contract version changed.",
         )
     ] if automated else []
     defs = Definitions(
