@@ -22,9 +22,11 @@ from mesh_platform.contracts import Contract, ContractError, load_domain_contrac
 from mesh_platform.contracts.lifecycle import deprecation_notice, today
 from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
-from mesh_platform.product.factory import bronze_spec, product_asset
+from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
 from mesh_platform import resources  # a module import: resources imports this package
+from mesh_platform.sources import load_domain_sources
+from mesh_platform.sources.assets import source_asset
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
 
@@ -109,7 +111,9 @@ def domain_definitions(
         raise ContractError(f"{domain_dir / 'contracts'}: no contracts found (expected <product>.yaml files)")
     on = today()
     retired = [retired_spec(c) for c in contracts.values() if c.retired(on)]
-    own_bronze = bronze_tables(domain)
+    # Read from this folder, not the installed mesh: a domain's location is what its folder declares.
+    declared = load_domain_sources(domain_dir)
+    own_bronze = tuple(declared)
     products, foreign = [], set()
     for contract in (c for c in contracts.values() if not c.retired(on)):
         transform = getattr(transforms, contract.asset_name, None)
@@ -120,9 +124,10 @@ def domain_definitions(
             )
         upstreams = resolve_dependencies(contract, domain_dir, contracts, own_bronze)
         foreign |= {key for key in upstreams if key not in contracts}
-        products.append(product_asset(contract, transform, upstreams, policies))
+        products.append(product_asset(contract, transform, upstreams, policies, declared))
     owner = next(iter(contracts.values())).owner
-    sources = sorted({t for c in contracts.values() for t in c.sources})
+    # Every declared source is observed, read by a product or not: its drift shows before anyone reads it.
+    sources = [source_asset(domain, declared[name], owner) for name in sorted(declared)]
     # Products of other domains appear here as stubs: lineage crosses code locations, runs do not.
     stubs = [upstream_stub(key) for key in sorted(foreign)]
     # Every automated product (roots too: the fill materializes a fresh mesh) is watched by one sensor per
@@ -139,7 +144,7 @@ def domain_definitions(
         )
     ] if automated else []
     defs = Definitions(
-        assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products, *retired, *extra_assets],
+        assets=[*sources, *stubs, *products, *retired, *extra_assets],
         sensors=sensors,
         resources=resources.platform_resources(domain),
         # In-process by default: one process and one Spark session for the whole run, where the
