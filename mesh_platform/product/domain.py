@@ -24,6 +24,7 @@ from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
+from mesh_platform.product.sources_sensor import sources_sensor
 from mesh_platform import resources  # a module import: resources imports this package
 from mesh_platform.sources import load_domain_sources
 from mesh_platform.sources.assets import source_asset
@@ -143,6 +144,9 @@ def domain_definitions(
             "products) have a new data version or whose contract version changed.",
         )
     ] if automated else []
+    # Observes the sources (their new data versions trigger the automation) and renews unchanged products.
+    built = {c.key: c for c in contracts.values() if not c.retired(on)}
+    sensors.append(sources_sensor(domain, declared, built))
     defs = Definitions(
         assets=[*sources, *stubs, *products, *retired, *extra_assets],
         sensors=sensors,
