@@ -41,10 +41,20 @@ def _fill() -> AutomationCondition:
         "missing (and its latest run did not fail)")
 
 
+def _new_input_version() -> AutomationCondition:
+    # An input built in the same run as this product (same location) is no news to it afterwards.
+    return AutomationCondition.data_version_changed() & ~AutomationCondition.executed_with_root_target()
+
+
 def _inputs_changed() -> AutomationCondition:
-    return AutomationCondition.any_deps_match(
-        AutomationCondition.data_version_changed() | AutomationCondition.will_be_requested()
+    pending = AutomationCondition.any_deps_match(
+        _new_input_version() | AutomationCondition.will_be_requested()
     ).with_label("an input's data version changed").since_last_handled()
+    # data_version_changed carries no timestamp, so when the product's own update (the "handled" reset)
+    # lands in the same tick as an input's new version, SINCE lets the reset win and the change would be
+    # lost; the change seen this very tick therefore counts on its own too.
+    now = AutomationCondition.any_deps_match(_new_input_version()).with_label("an input has a new data version now")
+    return pending | now
 
 
 def _code_changed() -> AutomationCondition:
