@@ -94,7 +94,8 @@ def test_platform_sensors_tick_at_the_configured_interval(monkeypatch):
 
     monkeypatch.setenv("MESH_SENSOR_INTERVAL", "120")
     sensors = domain_definitions(DOMAINS_DIR / "marketing", transforms).sensors
-    assert [(s.name, s.minimum_interval_seconds) for s in sensors] == [("marketing_propagation", 120)]
+    assert [(s.name, s.minimum_interval_seconds) for s in sensors] == [
+        ("marketing_propagation", 120), ("marketing_sources", 120)]
     monkeypatch.setenv("MESH_SENSOR_INTERVAL", "often")
     with pytest.raises(ValueError, match=r"MESH_SENSOR_INTERVAL='often': expected a whole number of seconds"):
         domain_definitions(DOMAINS_DIR / "marketing", transforms)

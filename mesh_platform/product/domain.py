@@ -24,6 +24,7 @@ from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
+from mesh_platform.product.sources_sensor import sources_sensor
 from mesh_platform import resources  # a module import: resources imports this package
 from mesh_platform.sources import load_domain_sources
 from mesh_platform.sources.assets import source_asset
@@ -130,8 +131,8 @@ def domain_definitions(
     sources = [source_asset(domain, declared[name], owner) for name in sorted(declared)]
     # Products of other domains appear here as stubs: lineage crosses code locations, runs do not.
     stubs = [upstream_stub(key) for key in sorted(foreign)]
-    # Products refreshed on upstream change are watched by one sensor per domain, a switch a user
-    # sees (and can stop) on the UI's Automation page.
+    # Every automated product (roots too: the fill materializes a fresh mesh) is watched by one sensor per
+    # domain, a switch a user sees (and can stop) on the UI's Automation page (product/automation.py).
     automated = [p.key for p in products if p.automation_conditions_by_key.get(p.key) is not None]
     sensors = [
         AutomationConditionSensorDefinition(
@@ -139,9 +140,13 @@ def domain_definitions(
             target=AssetSelection.assets(*automated),
             default_status=DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=settings.sensor_interval(),
-            description=f"Rebuilds {domain} products when the products they consume publish a new version.",
+            description=f"Builds missing {domain} products and rebuilds those whose inputs (sources, consumed "
+            "products) have a new data version or whose contract version changed.",
         )
     ] if automated else []
+    # Observes the sources (their new data versions trigger the automation) and renews unchanged products.
+    built = {c.key: c for c in contracts.values() if not c.retired(on)}
+    sensors.append(sources_sensor(domain, declared, built))
     defs = Definitions(
         assets=[*sources, *stubs, *products, *retired, *extra_assets],
         sensors=sensors,

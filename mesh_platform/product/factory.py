@@ -13,7 +13,7 @@ from dagster import (
     AssetIn,
     AssetsDefinition,
     AssetSpec,
-    AutomationCondition,
+    DataVersion,
     Failure,
     FreshnessPolicy,
     MetadataValue,
@@ -22,6 +22,7 @@ from dagster import (
     TableSchema,
     asset,
 )
+from dagster._time import get_current_timestamp
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -39,7 +40,9 @@ from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.governance.versioning import version_violations
 from mesh_platform.monitoring.observe import BuildObservation, BuildRun, Dataset, dataset
 from mesh_platform.mesh import DOMAINS_DIR, domain_sources
+from mesh_platform.product.automation import product_condition
 from mesh_platform.product.build import BuildContext, Transform
+from mesh_platform.product.data_time import build_data_time
 from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.run import ProductRun
 from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
@@ -141,7 +144,7 @@ def _deprecated_dependencies(contract: Contract, upstreams: Mapping[str, Contrac
 def _read_dependencies(
     contract: Contract, upstreams: Mapping[str, Contract], context, spark, lake_root: Path, consumer: str
 ) -> tuple[list[UpstreamVersion], dict[str, DataFrame]]:
-    now = time.time()
+    now = get_current_timestamp()  # Dagster's clock: the daemon tests freeze and advance it
     chosen = [
         resolve(d, upstreams[d.product], contract.key, context.instance, lake_root, now)
         for d in contract.dependencies
@@ -231,13 +234,12 @@ def product_asset(
     ins = {_source_input(t): AssetIn(key=bronze_key(contract.domain, t)) for t in contract.sources}
     # Consumed products are plain deps: the build reads each at a version it vets (see upstream.py).
     deps = [product_key(d.domain, d.name) for d in contract.dependencies]
-    eager = contract.dependencies and contract.refresh == "on_upstream_change"
 
     @asset(
         key=key,
         ins=ins,
         deps=deps,
-        automation_condition=AutomationCondition.eager() if eager else None,
+        automation_condition=product_condition(contract),
         check_specs=check_specs(contract, key),
         group_name=contract.domain,
         owners=[contract.owner],
@@ -308,8 +310,11 @@ def product_asset(
                 metadata["source_versions"] = MetadataValue.json(versions)
             if deprecated:
                 metadata["deprecated_sources"] = MetadataValue.json(deprecated)
+            # When the data was current: the oldest input's data time, at the versions read.
+            metadata.update(build_data_time(context.instance, contract, read, get_current_timestamp()))
             observation.phase("publish")
-            yield Output(df, metadata=metadata)
+            # Each publish is new data: a new data version makes the automation rebuild its consumers.
+            yield Output(df, metadata=metadata, data_version=DataVersion(context.run_id))
         finally:
             df.unpersist()
 
