@@ -232,8 +232,9 @@ def generate(out: Path, products: int = 500, domains: int = 20, seed: int = 7) -
         (folder / "definitions.py").write_text(DEFINITIONS.format(domain=domain))
         bronze = {t for p in own for t in p.sources}
         foreign = {d.key for p in own for d in p.deps if d.domain != domain}  # stubs in this location
-        locations[domain] = {"products": len(own), "bronze": len(bronze), "assets": len(bronze | foreign) + len(own),
-                             "checks": sum(map(expected_checks, own))}
+        declared = set(tables[domain])  # every declared source is an observed asset with its source_columns check
+        locations[domain] = {"products": len(own), "bronze": len(bronze), "assets": len(declared | foreign) + len(own),
+                             "checks": sum(map(expected_checks, own)) + len(declared)}
     every = [p for own in planned.values() for p in own]
     locations["governance"] = {"products": 0, "assets": len(every) + len(GOVERNANCE_ASSETS), "checks": 0}
     entries = [{"python_module": {"module_name": f"domains.{d}.definitions", "location_name": d}} for d in planned]
