@@ -24,6 +24,7 @@ from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.product.location import require_own_assets
+from mesh_platform.product.refresh import domain_refresh_job, mesh_refresh_sensor
 from mesh_platform import resources  # a module import: resources imports this package
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
@@ -137,8 +138,13 @@ def domain_definitions(
             description=f"Rebuilds {domain} products when the products they consume publish a new version.",
         )
     ] if automated else []
+    # Refreshing from the UI (product/refresh.py): the domain and what reads it, or, on request, the mesh.
+    refresh = domain_refresh_job(domain, [p.key for p in products])
+    roots = [product_key(c.domain, c.asset_name) for c in contracts.values() if not c.retired(on) and not c.dependencies]
+    sensors += [mesh_refresh_sensor(domain, refresh, roots)] if roots else []
     defs = Definitions(
         assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products, *retired, *extra_assets],
+        jobs=[refresh],
         sensors=sensors,
         resources=resources.platform_resources(domain),
         # In-process by default: one process and one Spark session for the whole run, where the
