@@ -30,7 +30,7 @@ class Dataset:
     """A table as lineage names it: its path, the Delta version read or written, its columns."""
 
     path: str
-    version: int | None
+    version: int | str | None  # a Delta version, or a source's data version
     columns: dict[str, str] = field(default_factory=dict)  # name -> Spark type
 
 
@@ -47,7 +47,7 @@ class BuildRun:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.dagster_run_id}/{self.product}"))
 
 
-def dataset(path: str | Path, version: int | None, df: DataFrame) -> Dataset:
+def dataset(path: str | Path, version: int | str | None, df: DataFrame) -> Dataset:
     return Dataset(str(path), version, {f.name: f.dataType.simpleString() for f in df.schema.fields})
 
 

@@ -22,10 +22,12 @@ from mesh_platform.contracts import Contract, ContractError, load_domain_contrac
 from mesh_platform.contracts.lifecycle import deprecation_notice, today
 from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
-from mesh_platform.product.factory import bronze_spec, product_asset
+from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
 from mesh_platform.product.refresh import domain_refresh_job, mesh_refresh_sensor
 from mesh_platform import resources  # a module import: resources imports this package
+from mesh_platform.sources import load_domain_sources
+from mesh_platform.sources.assets import source_asset
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
 
@@ -110,7 +112,9 @@ def domain_definitions(
         raise ContractError(f"{domain_dir / 'contracts'}: no contracts found (expected <product>.yaml files)")
     on = today()
     retired = [retired_spec(c) for c in contracts.values() if c.retired(on)]
-    own_bronze = bronze_tables(domain)
+    # Read from this folder, not the installed mesh: a domain's location is what its folder declares.
+    declared = load_domain_sources(domain_dir)
+    own_bronze = tuple(declared)
     products, foreign = [], set()
     for contract in (c for c in contracts.values() if not c.retired(on)):
         transform = getattr(transforms, contract.asset_name, None)
@@ -121,13 +125,14 @@ def domain_definitions(
             )
         upstreams = resolve_dependencies(contract, domain_dir, contracts, own_bronze)
         foreign |= {key for key in upstreams if key not in contracts}
-        products.append(product_asset(contract, transform, upstreams, policies))
+        products.append(product_asset(contract, transform, upstreams, policies, declared))
     owner = next(iter(contracts.values())).owner
-    sources = sorted({t for c in contracts.values() for t in c.sources})
+    # Every declared source is observed, read by a product or not: its drift shows before anyone reads it.
+    sources = [source_asset(domain, declared[name], owner) for name in sorted(declared)]
     # Products of other domains appear here as stubs: lineage crosses code locations, runs do not.
     stubs = [upstream_stub(key) for key in sorted(foreign)]
-    # Products refreshed on upstream change are watched by one sensor per domain, a switch a user
-    # sees (and can stop) on the UI's Automation page.
+    # Every automated product (roots too: the fill materializes a fresh mesh) is watched by one sensor per
+    # domain, a switch a user sees (and can stop) on the UI's Automation page (product/automation.py).
     automated = [p.key for p in products if p.automation_conditions_by_key.get(p.key) is not None]
     sensors = [
         AutomationConditionSensorDefinition(
@@ -135,7 +140,8 @@ def domain_definitions(
             target=AssetSelection.assets(*automated),
             default_status=DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=settings.sensor_interval(),
-            description=f"Rebuilds {domain} products when the products they consume publish a new version.",
+            description=f"Builds missing {domain} products and rebuilds those whose inputs (sources, consumed "
+            "products) have a new data version or whose contract version changed.",
         )
     ] if automated else []
     # Refreshing from the UI (product/refresh.py): the domain and what reads it, or, on request, the mesh.
@@ -143,7 +149,7 @@ def domain_definitions(
     roots = [product_key(c.domain, c.asset_name) for c in contracts.values() if not c.retired(on) and not c.dependencies]
     sensors += [mesh_refresh_sensor(domain, refresh, roots)] if roots else []
     defs = Definitions(
-        assets=[*(bronze_spec(domain, t, owner) for t in sources), *stubs, *products, *retired, *extra_assets],
+        assets=[*sources, *stubs, *products, *retired, *extra_assets],
         jobs=[refresh],
         sensors=sensors,
         resources=resources.platform_resources(domain),

@@ -12,8 +12,7 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetsDefinition,
-    AssetSpec,
-    AutomationCondition,
+    DataVersion,
     Failure,
     FreshnessPolicy,
     MetadataValue,
@@ -22,6 +21,7 @@ from dagster import (
     TableSchema,
     asset,
 )
+from dagster._time import get_current_timestamp
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -38,14 +38,17 @@ from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.governance.versioning import version_violations
 from mesh_platform.monitoring.observe import BuildObservation, BuildRun, Dataset, dataset
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import DOMAINS_DIR, domain_sources
+from mesh_platform.product.automation import product_condition
 from mesh_platform.product.build import BuildContext, Transform
+from mesh_platform.product.data_time import build_data_time
 from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.run import ProductRun
 from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
+from mesh_platform.sources import Source
+from mesh_platform.sources.observe import observe_source, source_uri
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.delta import current_version
-from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, bronze_path, io_schema, product_key, product_path
+from mesh_platform.storage.layout import GOLD, bronze_key, io_schema, product_key, product_path
 
 
 def _source_input(table: str) -> str:
@@ -139,7 +142,7 @@ def _deprecated_dependencies(contract: Contract, upstreams: Mapping[str, Contrac
 def _read_dependencies(
     contract: Contract, upstreams: Mapping[str, Contract], context, spark, lake_root: Path, consumer: str
 ) -> tuple[list[UpstreamVersion], dict[str, DataFrame]]:
-    now = time.time()
+    now = get_current_timestamp()  # Dagster's clock: the daemon tests freeze and advance it
     chosen = [
         resolve(d, upstreams[d.product], contract.key, context.instance, lake_root, now)
         for d in contract.dependencies
@@ -158,12 +161,16 @@ def _read_dependencies(
 
 
 def _input_datasets(contract: Contract, upstreams: Mapping[str, Contract], lake_root: Path, inputs: dict,
-                    read: list[UpstreamVersion], products: dict[str, DataFrame]) -> list[Dataset]:
+                    read: list[UpstreamVersion], products: dict[str, DataFrame],
+                    sources: Mapping[str, Source] | None) -> list[Dataset]:
     """What the build reads, at the Delta versions it reads, for its OpenLineage START."""
-    bronze = [
-        dataset(path := bronze_path(lake_root, contract.domain, t), current_version(path), inputs[_source_input(t)])
-        for t in contract.sources
-    ]
+    declared = sources or domain_sources(contract.domain)
+    bronze = []
+    for name in contract.sources:  # observed again (cheap): the version and place lineage names
+        source = declared[name]
+        observed = observe_source(source, contract.domain, lake_root)
+        bronze.append(dataset(source_uri(source, contract.domain, lake_root), observed.data_version,
+                              inputs[_source_input(name)]))
     consumed = [
         dataset(product_path(lake_root, upstreams[s.product].domain, upstreams[s.product].asset_name), s.version,
                 products[s.product])
@@ -210,9 +217,11 @@ def product_asset(
     transform: Transform,
     upstreams: Mapping[str, Contract] | None = None,
     policies: Policies | None = None,
+    sources: Mapping[str, Source] | None = None,
 ) -> AssetsDefinition:
     """`upstreams`: the contracts of the products `contract` consumes, by `domain.product`;
-    `policies`: its domain's (read from the domain folder when not given)."""
+    `policies`: its domain's (read from the domain folder when not given); `sources`: its domain's
+    declared sources, by name (those of the installed domain when not given)."""
     upstreams = upstreams or {}
     key = product_key(contract.domain, contract.asset_name)
     policies = policies or domain_policies(DOMAINS_DIR / contract.domain)
@@ -221,13 +230,12 @@ def product_asset(
     ins = {_source_input(t): AssetIn(key=bronze_key(contract.domain, t)) for t in contract.sources}
     # Consumed products are plain deps: the build reads each at a version it vets (see upstream.py).
     deps = [product_key(d.domain, d.name) for d in contract.dependencies]
-    eager = contract.dependencies and contract.refresh == "on_upstream_change"
 
     @asset(
         key=key,
         ins=ins,
         deps=deps,
-        automation_condition=AutomationCondition.eager() if eager else None,
+        automation_condition=product_condition(contract),
         check_specs=check_specs(contract, key),
         group_name=contract.domain,
         owners=[contract.owner],
@@ -260,7 +268,7 @@ def product_asset(
     def _checked_build(context, mesh, lake_root, session, observation, inputs, deprecated):
         consumer = mesh.require_own([key], "build")  # the location's domain, not the contract's claim
         read, products = _read_dependencies(contract, upstreams, context, session, lake_root, consumer)
-        observation.started(lambda: _input_datasets(contract, upstreams, lake_root, inputs, read, products))
+        observation.started(lambda: _input_datasets(contract, upstreams, lake_root, inputs, read, products, sources))
         build = BuildContext(
             spark=session,
             as_of=mesh.as_of_date,
@@ -298,22 +306,13 @@ def product_asset(
                 metadata["source_versions"] = MetadataValue.json(versions)
             if deprecated:
                 metadata["deprecated_sources"] = MetadataValue.json(deprecated)
+            # When the data was current: the oldest input's data time, at the versions read.
+            metadata.update(build_data_time(context.instance, contract, read, get_current_timestamp()))
             observation.phase("publish")
-            yield Output(df, metadata=metadata)
+            # Each publish is new data: a new data version makes the automation rebuild its consumers.
+            yield Output(df, metadata=metadata, data_version=DataVersion(context.run_id))
         finally:
             df.unpersist()
 
     return _build
 
-
-def bronze_spec(domain: str, table: str, owner: str) -> AssetSpec:
-    """A domain's own source table, written by its operational systems (here: `mesh seed`)."""
-    return AssetSpec(
-        key=bronze_key(domain, table),
-        group_name=domain,
-        owners=[owner],
-        kinds={"deltalake"},
-        description=f"Bronze source `{table}` of the {domain} domain (refreshed by `mesh seed`).",
-        metadata={"schema": io_schema(domain, BRONZE)},
-        tags={"mesh/domain": domain, "mesh/layer": BRONZE},
-    )

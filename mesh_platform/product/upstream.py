@@ -19,6 +19,7 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 
 from mesh_platform.checks.specs import contract_checks
+from mesh_platform.product import records as product_records
 from mesh_platform.contracts.model import Contract, Dependency
 from mesh_platform.storage.delta import current_version
 from mesh_platform.storage.layout import product_path
@@ -35,6 +36,7 @@ class UpstreamVersion:
     version: int
     state: str  # good | stale | last_good
     detail: str = ""
+    data_time: float | None = None  # when the version read was current (its record's mesh/data_time)
 
     @property
     def degraded(self) -> bool:
@@ -98,9 +100,11 @@ def resolve(
             f"{consumer} cannot be built: its source {dependency.product} was never published "
             f"(no Delta table at {path}); materialize {dependency.product} first"
         )
-    records = instance.fetch_materializations(key, limit=HISTORY).records
+    # Newest first, renewals included (a renewal confirms its version is current), then older builds
+    # that a run of renewals would have pushed out of the latest records.
+    recent = instance.fetch_materializations(key, limit=HISTORY).records
     by_version = {}
-    for record in records:
+    for record in [*recent, *product_records.builds(instance, key, HISTORY)]:
         version = record.asset_materialization.metadata.get("delta_version")
         if version is not None:
             by_version.setdefault(version.value, record)
@@ -110,12 +114,12 @@ def resolve(
     problem = ""
     if record is None:
         problem = f"version {current} has no materialization record (written outside the platform)"
-    elif record.run_id in bad_runs:
+    elif product_records.build_run_id(record) in bad_runs:
         problem = f"version {current} failed its blocking checks"
     age_hours = (now - record.timestamp) / 3600 if record else None
     stale = age_hours is not None and age_hours > upstream.sla.freshness_hours
     if not problem and not stale:
-        return UpstreamVersion(dependency.product, current, "good")
+        return UpstreamVersion(dependency.product, current, "good", data_time=product_records.data_time(record))
 
     reason = problem or f"published {age_hours:.1f} h ago, beyond its {upstream.sla.freshness_hours:g} h SLA"
     if dependency.on_stale == "fail":
@@ -124,8 +128,10 @@ def resolve(
             "(the contract sets on_stale: fail)"
         )
     if not problem:
-        return UpstreamVersion(dependency.product, current, "stale", reason)
-    good = sorted(v for v, r in by_version.items() if v < current and r.run_id not in bad_runs)
+        return UpstreamVersion(dependency.product, current, "stale", reason, product_records.data_time(record))
+    good = sorted(v for v, r in by_version.items()
+                  if v < current and product_records.build_run_id(r) not in bad_runs)
     if not good:
         raise Failure(f"{consumer} not built: source {dependency.product} {reason} and has no earlier good version")
-    return UpstreamVersion(dependency.product, good[-1], "last_good", f"{reason}; read v{good[-1]} instead")
+    return UpstreamVersion(dependency.product, good[-1], "last_good", f"{reason}; read v{good[-1]} instead",
+                           product_records.data_time(by_version[good[-1]]))

@@ -21,11 +21,14 @@ from mesh_platform import settings
 from mesh_platform.access.binding import DomainBound
 from mesh_platform.access.policy import AccessDenied
 from mesh_platform.access.reader import open_product
-from mesh_platform.mesh import domain_contracts
+from mesh_platform.mesh import domain_contracts, domain_sources
 from mesh_platform.monitoring.observe import dataset, open_observation
+from mesh_platform.sources import Source
+from mesh_platform.sources.assets import declared_source
+from mesh_platform.sources.observe import read_source
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.delta import read_delta, write_delta
-from mesh_platform.storage.layout import BRONZE, GOLD, bronze_path, io_schema, product_path
+from mesh_platform.storage.delta import write_delta
+from mesh_platform.storage.layout import BRONZE, GOLD, io_schema, product_path
 
 COLUMN_SCHEMA = "dagster/column_schema"
 
@@ -100,7 +103,8 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
                     f"of other domains and {consumer}'s own bronze tables ([\"{consumer}\", \"bronze\", table]) "
                     "can be loaded; consume one of the owner's published products instead"
                 )
-            df = read_delta(self._spark.spark_session, bronze_path(self._lake_root, consumer, upstream[2]))
+            df = read_source(self._spark.spark_session, self._declared_source(context, consumer), consumer,
+                             self._lake_root)  # SourceDrift when its data no longer fits the declaration
             return df.select(*table_slice.columns) if table_slice.columns else df
         # A product: the same policy, masking, row filter and audit as every platform read.
         reader = ", ".join(key.to_user_string() for key in step.assets_def.keys)
@@ -111,6 +115,16 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         if read.observation:
             context.instance.report_runless_asset_event(read.observation)
         return read.df
+
+    @staticmethod
+    def _declared_source(context: InputContext, domain: str) -> Source:
+        """The declaration the source asset carries (sources/assets.py), else the domain's sources.yaml."""
+        name = context.asset_key.path[-1]
+        source = declared_source(context.upstream_output.definition_metadata if context.upstream_output else None)
+        source = source or domain_sources(domain).get(name)
+        if source is None or source.name != name:
+            raise AccessDenied(f"{context.asset_key.to_user_string()} is not a source {domain} declares in sources.yaml")
+        return source
 
     @property
     def supported_types(self) -> Sequence[type[object]]:
