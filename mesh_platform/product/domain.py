@@ -144,6 +144,9 @@ def domain_definitions(
             "products) have a new data version or whose contract version changed.",
         )
     ] if automated else []
+    # Until i17-automation wires it: the observations that let products fill (a never-observed source is missing).
+    from mesh_platform.product.sources_sensor import sources_sensor
+    sensors += [sources_sensor(domain, declared, {c.key: c for c in contracts.values() if not c.retired(on)})]
     # Refreshing from the UI (product/refresh.py): the domain and what reads it, or, on request, the mesh.
     refresh = domain_refresh_job(domain, [p.key for p in products])
     roots = [product_key(c.domain, c.asset_name) for c in contracts.values() if not c.retired(on) and not c.dependencies]
