@@ -123,11 +123,7 @@ def test_a_fresh_dagster_dev_fills_the_whole_mesh_with_no_click(server, page, sc
         latest = status_field(page, "Latest materialization")
         expect(latest.locator(f'a[href^="/runs/{built[key]["runId"]}"]')).to_be_visible()
         expect(status_field(page, "Freshness policy")).to_contain_text("Passing")
-    screenshot(page, "mesh-filled-product")
-    page.goto(f"{server.url}/asset-groups")
-    expect(page.get_by_text("Global asset lineage")).to_be_visible()
-    expect(page.locator("foreignObject.group").get_by_text("fetching statuses")).to_have_count(0)
-    screenshot(page, "mesh-filled-lineage")
+    screenshot(page, "mesh-filled-product")  # the last product's page: materialized, checks, Passing
 
 
 def test_refreshing_sales_from_its_job_rebuilds_what_reads_it_in_other_locations(server, page):
