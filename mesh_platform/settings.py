@@ -8,7 +8,7 @@
 | MESH_SPARK_MASTER    | local[*]      | classic Spark master URL, e.g. spark://host:7077          |
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
-| MESH_SENSOR_INTERVAL | 30            | seconds between evaluations of the platform's sensors (propagation, alerts) |
+| MESH_SENSOR_INTERVAL | 30            | seconds between evaluations of the platform's sensors (sources, propagation, alerts) |
 | MESH_DOMAIN_GROUPS   | (own group)   | domain=group,...: the OS group that may read a domain's tables |
 | MESH_WRITE_PATH      | auto          | arrow, spark (executors write Parquet) or auto: by size |
 | MESH_ARROW_WRITE_MAX_MB | 64         | auto: largest DataFrame (plan size) published through Arrow |

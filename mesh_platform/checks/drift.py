@@ -123,9 +123,11 @@ def dated_columns(contract: Contract) -> set[str]:
 
 
 def metric_history(instance: DagsterInstance, key: AssetKey) -> dict[str, list[float]]:
-    """The drift metrics of the product's latest materializations, newest first."""
+    """The drift metrics of the product's latest builds, newest first (renewals carry none: skipped)."""
+    from mesh_platform.product.records import builds  # here: the product package imports this module
+
     found: dict[str, list[float]] = {}
-    for record in instance.fetch_materializations(key, limit=HISTORY).records:
+    for record in builds(instance, key, HISTORY):
         for name, value in record.asset_materialization.metadata.items():
             if name.startswith("drift/") and not name.endswith(("_low", "_high")):
                 found.setdefault(name, []).append(float(value.value))

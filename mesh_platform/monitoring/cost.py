@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
-from dagster import AssetRecordsFilter, DagsterInstance
+from dagster import DagsterInstance
 
 from mesh_platform.contracts.model import Contract
 from mesh_platform.settings import COST_WINDOW_DAYS
@@ -54,10 +54,10 @@ def _publish_cost(metadata: Mapping) -> Cost:
 
 def product_cost(contract: Contract, instance: DagsterInstance, since: float) -> Cost:
     """Compute summed over the publishes since `since`; storage as of the latest one."""
-    records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=product_key(contract.domain, contract.asset_name), after_timestamp=since),
-        limit=MAX_PUBLISHES,
-    ).records  # newest first
+    # Renewals ("still current") cost no compute and record none: only real builds count, newest first.
+    from mesh_platform.product.records import builds  # here: the product package imports monitoring
+
+    records = builds(instance, product_key(contract.domain, contract.asset_name), MAX_PUBLISHES, after_timestamp=since)
     publishes = [_publish_cost(m) for r in records if "cost/wall_seconds" in (m := r.asset_materialization.metadata)]
     if not publishes:
         return Cost()

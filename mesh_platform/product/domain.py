@@ -25,6 +25,7 @@ from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
 from mesh_platform.product.refresh import domain_refresh_job, mesh_refresh_sensor
+from mesh_platform.product.sources_sensor import sources_sensor
 from mesh_platform import resources  # a module import: resources imports this package
 from mesh_platform.sources import load_domain_sources
 from mesh_platform.sources.assets import source_asset
@@ -144,12 +145,12 @@ def domain_definitions(
             "products) have a new data version or whose contract version changed.",
         )
     ] if automated else []
-    # Until i17-automation wires it: the observations that let products fill (a never-observed source is missing).
-    from mesh_platform.product.sources_sensor import sources_sensor
-    sensors += [sources_sensor(domain, declared, {c.key: c for c in contracts.values() if not c.retired(on)})]
+    # Observes the sources (their new data versions trigger the automation) and renews unchanged products.
+    built = {c.key: c for c in contracts.values() if not c.retired(on)}
+    sensors.append(sources_sensor(domain, declared, built))
     # Refreshing from the UI (product/refresh.py): the domain and what reads it, or, on request, the mesh.
     refresh = domain_refresh_job(domain, [p.key for p in products])
-    roots = [product_key(c.domain, c.asset_name) for c in contracts.values() if not c.retired(on) and not c.dependencies]
+    roots = [product_key(c.domain, c.asset_name) for c in built.values() if not c.dependencies]
     sensors += [mesh_refresh_sensor(domain, refresh, roots)] if roots else []
     defs = Definitions(
         assets=[*sources, *stubs, *products, *retired, *extra_assets],

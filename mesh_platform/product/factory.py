@@ -12,6 +12,7 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetsDefinition,
+    AssetSpec,
     DataVersion,
     Failure,
     FreshnessPolicy,
@@ -48,7 +49,8 @@ from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
 from mesh_platform.sources import Source
 from mesh_platform.sources.observe import observe_source, source_uri
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.layout import GOLD, bronze_key, io_schema, product_key, product_path
+from mesh_platform.storage.delta import current_version
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_key, bronze_path, io_schema, product_key, product_path
 
 
 def _source_input(table: str) -> str:
@@ -167,10 +169,12 @@ def _input_datasets(contract: Contract, upstreams: Mapping[str, Contract], lake_
     declared = sources or domain_sources(contract.domain)
     bronze = []
     for name in contract.sources:  # observed again (cheap): the version and place lineage names
-        source = declared[name]
+        df, source = inputs[_source_input(name)], declared.get(name)
+        if source is None:  # an undeclared bronze Delta table (see bronze_spec)
+            bronze.append(dataset(path := bronze_path(lake_root, contract.domain, name), current_version(path), df))
+            continue
         observed = observe_source(source, contract.domain, lake_root)
-        bronze.append(dataset(source_uri(source, contract.domain, lake_root), observed.data_version,
-                              inputs[_source_input(name)]))
+        bronze.append(dataset(source_uri(source, contract.domain, lake_root), observed.data_version, df))
     consumed = [
         dataset(product_path(lake_root, upstreams[s.product].domain, upstreams[s.product].asset_name), s.version,
                 products[s.product])
@@ -316,3 +320,18 @@ def product_asset(
 
     return _build
 
+
+
+def bronze_spec(domain: str, table: str, owner: str) -> AssetSpec:
+    """An undeclared Delta table under <lake>/<domain>/bronze, read as it is: for assets assembled outside a
+    domain folder (tests, benchmarks). A domain's location observes its declared sources instead
+    (sources/assets.py), read as declared."""
+    return AssetSpec(
+        key=bronze_key(domain, table),
+        group_name=domain,
+        owners=[owner],
+        kinds={"deltalake"},
+        description=f"Bronze table `{table}` of the {domain} domain (undeclared).",
+        metadata={"schema": io_schema(domain, BRONZE)},
+        tags={"mesh/domain": domain, "mesh/layer": BRONZE},
+    )

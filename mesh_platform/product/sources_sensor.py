@@ -33,7 +33,9 @@ from mesh_platform.product.automation import automated, observe_every_seconds
 from mesh_platform.product.data_time import latest_observation, observation_data_time
 from mesh_platform.product.records import latest
 from mesh_platform.product.renewal import InputState, product_state, record_data_version, renewal
+from mesh_platform.sources.assets import source_events
 from mesh_platform.sources.model import Source
+from mesh_platform.sources.observe import observe_source
 from mesh_platform.storage.layout import bronze_key, product_key
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,6 @@ def _observed_data_version(record) -> str | None:
 def observe_sources(domain: str, sources: Mapping[str, Source], readers: Mapping[str, list[Contract]],
                     instance: DagsterInstance, lake_root: Path, now: float) -> tuple[list, dict[AssetKey, InputState]]:
     """The observation events due now, and each source's state after them."""
-    from mesh_platform.sources.assets import source_events
-    from mesh_platform.sources.observe import observe_source
-
     events, states = [], {}
     for name, source in sources.items():
         key = bronze_key(domain, name)

@@ -53,9 +53,10 @@ def declared_schema(source: Source) -> TableSchema:
     return TableSchema(columns=[TableColumn(name=c, type=t) for c, t in source.columns.items()])
 
 
-def _where(source: Source) -> str:
+def _where(source: Source, domain: str) -> str:
     if source.kind == "delta":
-        return f"a Delta table at `{source.delta.path if source.delta and source.delta.path else '<lake>/<domain>/bronze/<name>'}`"
+        path = source.delta.path if source.delta and source.delta.path else f"{domain}/bronze/{source.name}"
+        return f"a Delta table at `<lake>/{path}`"
     if source.kind == "files":
         return f"{source.files.format} files `{source.files.glob}` landing in `{source.files.path}`"
     jdbc = source.jdbc
@@ -70,7 +71,7 @@ def source_spec(domain: str, source: Source, owner: str) -> AssetSpec:
         group_name=domain,
         owners=[owner],
         kinds={source.kind},
-        description=f"Source `{source.name}` of the {domain} domain: {_where(source)}."
+        description=f"Source `{source.name}` of the {domain} domain: {_where(source, domain)}."
         + (f"\n\n{source.description.strip()}" if source.description else ""),
         freshness_policy=FreshnessPolicy.time_window(fail_window=timedelta(hours=fresh.max_age_hours))
         if fresh else None,
@@ -108,8 +109,8 @@ def source_events(
         description="\n".join(observation.problems) or CHECK_DESCRIPTION,
         metadata={"problems": MetadataValue.json(observation.problems), "data_version": observation.data_version},
     )
-    return [AssetObservation(asset_key=key, metadata=metadata, tags={DATA_VERSION_TAG: observation.data_version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"}),
-            check]
+    tags = {DATA_VERSION_TAG: observation.data_version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"}
+    return [AssetObservation(asset_key=key, metadata=metadata, tags=tags), check]
 
 
 def _observe_result(events: list[AssetObservation | AssetCheckEvaluation]) -> ObserveResult:

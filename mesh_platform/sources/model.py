@@ -68,11 +68,11 @@ class JdbcLocation(_Strict):
     @field_validator("url")
     @classmethod
     def _no_credentials_in_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            if not re.match(r"^postgresql://[^/@]+/\w+", value):
-                raise ValueError(f"{value!r} is not postgresql://host:port/database")
+        if value is not None:  # credentials first: the other message repeats the URL, which must not show them
             if "@" in value or "password" in value.lower():
                 raise ValueError("credentials never go in the URL; name them in user_env and password_env")
+            if not re.match(r"^postgresql://[^/@]+/\w+", value):
+                raise ValueError(f"{value!r} is not postgresql://host:port/database")
         return value
 
     @model_validator(mode="after")

@@ -27,8 +27,8 @@ from mesh_platform.sources import Source
 from mesh_platform.sources.assets import declared_source
 from mesh_platform.sources.observe import read_source
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.delta import write_delta
-from mesh_platform.storage.layout import BRONZE, GOLD, io_schema, product_path
+from mesh_platform.storage.delta import read_delta, write_delta
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_path, io_schema, product_path
 
 COLUMN_SCHEMA = "dagster/column_schema"
 
@@ -103,8 +103,11 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
                     f"of other domains and {consumer}'s own bronze tables ([\"{consumer}\", \"bronze\", table]) "
                     "can be loaded; consume one of the owner's published products instead"
                 )
-            df = read_source(self._spark.spark_session, self._declared_source(context, consumer), consumer,
-                             self._lake_root)  # SourceDrift when its data no longer fits the declaration
+            source = self._declared_source(context, consumer)
+            if source is None:  # an undeclared table (an asset assembled outside a domain folder): as it is
+                df = read_delta(self._spark.spark_session, bronze_path(self._lake_root, consumer, upstream[2]))
+            else:  # exactly the declared columns; SourceDrift when the data no longer fits the declaration
+                df = read_source(self._spark.spark_session, source, consumer, self._lake_root)
             return df.select(*table_slice.columns) if table_slice.columns else df
         # A product: the same policy, masking, row filter and audit as every platform read.
         reader = ", ".join(key.to_user_string() for key in step.assets_def.keys)
@@ -117,14 +120,11 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         return read.df
 
     @staticmethod
-    def _declared_source(context: InputContext, domain: str) -> Source:
+    def _declared_source(context: InputContext, domain: str) -> Source | None:
         """The declaration the source asset carries (sources/assets.py), else the domain's sources.yaml."""
         name = context.asset_key.path[-1]
         source = declared_source(context.upstream_output.definition_metadata if context.upstream_output else None)
-        source = source or domain_sources(domain).get(name)
-        if source is None or source.name != name:
-            raise AccessDenied(f"{context.asset_key.to_user_string()} is not a source {domain} declares in sources.yaml")
-        return source
+        return source if source and source.name == name else domain_sources(domain).get(name)
 
     @property
     def supported_types(self) -> Sequence[type[object]]:
