@@ -112,3 +112,19 @@ def test_each_domain_location_has_a_refresh_job_of_all_its_products():
     # the sensor answering a whole-mesh refresh launches that job (for the products reading only sources)
     assert repository.get_sensor_def("sales_mesh_refresh").job_name == "sales_refresh"
     assert "refresh_mesh" in governance.defs.get_repository_def().job_names
+
+
+def test_automation_can_start_paused(monkeypatch):
+    """MESH_AUTOMATION=paused: the domain's sensors start stopped; the default is running."""
+    import domains.marketing.transforms as transforms
+    from dagster import DefaultSensorStatus
+    from mesh_platform.mesh import DOMAINS_DIR
+
+    assert {s.default_status for s in domain_definitions(DOMAINS_DIR / "marketing", transforms).sensors} == {
+        DefaultSensorStatus.RUNNING}
+    monkeypatch.setenv("MESH_AUTOMATION", "paused")
+    assert {s.default_status for s in domain_definitions(DOMAINS_DIR / "marketing", transforms).sensors} == {
+        DefaultSensorStatus.STOPPED}
+    monkeypatch.setenv("MESH_AUTOMATION", "off")
+    with pytest.raises(ValueError, match=r"MESH_AUTOMATION='off': expected on or paused"):
+        domain_definitions(DOMAINS_DIR / "marketing", transforms)

@@ -139,7 +139,7 @@ def domain_definitions(
         AutomationConditionSensorDefinition(
             f"{domain}_propagation",
             target=AssetSelection.assets(*automated),
-            default_status=DefaultSensorStatus.RUNNING,
+            default_status=DefaultSensorStatus.STOPPED if settings.automation_paused() else DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=settings.sensor_interval(),
             description=f"Builds missing {domain} products and rebuilds those whose inputs (sources, consumed "
             "products) have a new data version or whose contract version changed.",

@@ -63,7 +63,7 @@ def mesh_refresh_sensor(domain: str, refresh_job: UnresolvedAssetJobDefinition,
                                     job_name=REFRESH_MESH_JOB)],
         request_job=refresh_job,
         minimum_interval_seconds=settings.sensor_interval(),
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=DefaultSensorStatus.STOPPED if settings.automation_paused() else DefaultSensorStatus.RUNNING,
         description=f"When the governance location's {REFRESH_MESH_JOB} job succeeds, rebuilds the {domain} "
         "products that read only its sources; automation rebuilds the rest of the mesh after them.",
     )
