@@ -9,6 +9,7 @@
 | MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
 | MESH_SENSOR_INTERVAL | 30            | seconds between evaluations of the platform's sensors (sources, propagation, alerts) |
+| MESH_AUTOMATION      | on            | paused: the domains' automation sensors start stopped (start them on the Automation page) |
 | MESH_DOMAIN_GROUPS   | (own group)   | domain=group,...: the OS group that may read a domain's tables |
 | MESH_WRITE_PATH      | auto          | arrow, spark (executors write Parquet) or auto: by size |
 | MESH_ARROW_WRITE_MAX_MB | 64         | auto: largest DataFrame (plan size) published through Arrow |
@@ -87,6 +88,15 @@ def sensor_interval() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"MESH_SENSOR_INTERVAL={value!r}: expected a whole number of seconds, at least 1")
     return int(value)
+
+
+def automation_paused() -> bool:
+    """On a fresh instance the domains' sources, propagation and mesh-refresh sensors start running, unless
+    MESH_AUTOMATION=paused (e.g. to look at a lake without rebuilding it); a toggle on the Automation page wins."""
+    value = os.environ.get("MESH_AUTOMATION", "on")
+    if value not in {"on", "paused"}:
+        raise ValueError(f"MESH_AUTOMATION={value!r}: expected on or paused")
+    return value == "paused"
 
 
 def domain_groups() -> dict[str, str]:

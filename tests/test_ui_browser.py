@@ -71,7 +71,9 @@ def ui_home(tmp_path_factory, seeded_lake, spark) -> Path:
 
 @pytest.fixture(scope="module")
 def server(ui_home, seeded_lake):
-    with dagster_dev(ui_home, seeded_lake) as running:
+    # Automation paused: these tests stage what the UI shows (a product never materialized, one past its SLA);
+    # the daemon would fill and renew them. test_ui_fills_itself.py tests the UI with automation on.
+    with dagster_dev(ui_home, seeded_lake, {"MESH_AUTOMATION": "paused"}) as running:
         running.wait_for_locations()
         # On localhost Dagster greets a new instance with a newsletter dialog over the page; dismiss it once.
         running.graphql("mutation { setNuxSeen }")

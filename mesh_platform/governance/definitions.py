@@ -29,6 +29,7 @@ from mesh_platform.monitoring.cost import mesh_cost
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
 from mesh_platform.monitoring.health import mesh_health as scorecard
 from mesh_platform.product.location import require_own_assets
+from mesh_platform.product.refresh import refresh_mesh
 from mesh_platform.storage.layout import product_key
 
 CONTRACTS = all_contracts()
@@ -101,7 +102,7 @@ def cost(context: AssetExecutionContext) -> MaterializeResult:
 # is bound here, so nothing in it reads a product's data.
 defs = Definitions(
     assets=[*(AssetSpec(key) for key in PRODUCTS), compliance, mesh_health, cost, lake_vacuum],
-    jobs=[read_audit_compaction, vacuum_job],
+    jobs=[read_audit_compaction, vacuum_job, refresh_mesh],
     schedules=[vacuum_schedule, audit_compaction_schedule],
     sensors=[AutomationConditionSensorDefinition(
         "governance_propagation", target=AssetSelection.assets(compliance, mesh_health, cost),

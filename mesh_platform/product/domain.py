@@ -24,6 +24,7 @@ from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
+from mesh_platform.product.refresh import domain_refresh_job, mesh_refresh_sensor
 from mesh_platform.product.sources_sensor import sources_sensor
 from mesh_platform import resources  # a module import: resources imports this package
 from mesh_platform.sources import load_domain_sources
@@ -138,7 +139,7 @@ def domain_definitions(
         AutomationConditionSensorDefinition(
             f"{domain}_propagation",
             target=AssetSelection.assets(*automated),
-            default_status=DefaultSensorStatus.RUNNING,
+            default_status=DefaultSensorStatus.STOPPED if settings.automation_paused() else DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=settings.sensor_interval(),
             description=f"Builds missing {domain} products and rebuilds those whose inputs (sources, consumed "
             "products) have a new data version or whose contract version changed.",
@@ -147,8 +148,13 @@ def domain_definitions(
     # Observes the sources (their new data versions trigger the automation) and renews unchanged products.
     built = {c.key: c for c in contracts.values() if not c.retired(on)}
     sensors.append(sources_sensor(domain, declared, built))
+    # Refreshing from the UI (product/refresh.py): the domain and what reads it, or, on request, the mesh.
+    refresh = domain_refresh_job(domain, [p.key for p in products])
+    roots = [product_key(c.domain, c.asset_name) for c in built.values() if not c.dependencies]
+    sensors += [mesh_refresh_sensor(domain, refresh, roots)] if roots else []
     defs = Definitions(
         assets=[*sources, *stubs, *products, *retired, *extra_assets],
+        jobs=[refresh],
         sensors=sensors,
         resources=resources.platform_resources(domain),
         # In-process by default: one process and one Spark session for the whole run, where the

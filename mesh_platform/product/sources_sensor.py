@@ -105,7 +105,7 @@ def sources_sensor(domain: str, sources: Mapping[str, Source], contracts: Mappin
     @sensor(
         name=f"{domain}_sources",
         minimum_interval_seconds=settings.sensor_interval(),
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=DefaultSensorStatus.STOPPED if settings.automation_paused() else DefaultSensorStatus.RUNNING,
         description=f"Observes the {domain} sources (a new data version makes the automation rebuild what "
         "reads it) and confirms unchanged products as still current at half their SLA.",
     )
