@@ -44,6 +44,21 @@ def _report(instance: DagsterInstance, product: str, data_time: float | None, **
     return instance.fetch_materializations(key, limit=1).records[0].timestamp
 
 
+def _ticker(sensor, instance: DagsterInstance, log):
+    """One evaluation of the alert sensor per call, its cursor kept; the alerts that call appended to `log`."""
+    cursor = None
+
+    def tick() -> list[dict]:
+        nonlocal cursor
+        before = len(log.read_text().splitlines()) if log.exists() else 0
+        context = build_sensor_context(instance=instance, cursor=cursor)
+        sensor(context)
+        cursor = context.cursor
+        return [json.loads(line) for line in log.read_text().splitlines()[before:]] if log.exists() else []
+
+    return tick
+
+
 def test_a_fresh_materialization_of_old_data_fails_its_sla_in_catalog_and_health(home, tmp_path):
     now = time.time()
     materialized = _report(home, ORDERS, now - 3 * 3600, **{"mesh/still_current": True})  # data 3 h old
@@ -79,17 +94,8 @@ def test_a_fresh_materialization_of_old_data_fails_its_sla_in_catalog_and_health
 
 
 def test_the_alert_sensor_judges_data_time_once_per_change(home, tmp_path):
-    sensor = freshness_alert_sensor(all_contracts())
-    cursor = None
     log = tmp_path / "alerts.jsonl"
-
-    def tick() -> list[dict]:
-        nonlocal cursor
-        before = len(log.read_text().splitlines()) if log.exists() else 0
-        context = build_sensor_context(instance=home, cursor=cursor)
-        sensor(context)
-        cursor = context.cursor
-        return [json.loads(line) for line in log.read_text().splitlines()[before:]] if log.exists() else []
+    tick = _ticker(freshness_alert_sensor(all_contracts()), home, log)
 
     assert tick() == []  # nothing published
     old_data = time.time() - 3 * 3600
@@ -120,16 +126,7 @@ def test_a_source_older_than_its_freshness_expectation_alerts_once_and_recovers(
 
     key = bronze_key("sales", "orders")
     watched = [SourceExpectation("sales.bronze.orders", key, "team:sales", 1.0)]
-    sensor = freshness_alert_sensor(all_contracts(), watched)
-    cursor, log = None, tmp_path / "alerts.jsonl"
-
-    def tick() -> list[dict]:
-        nonlocal cursor
-        before = len(log.read_text().splitlines()) if log.exists() else 0
-        context = build_sensor_context(instance=home, cursor=cursor)
-        sensor(context)
-        cursor = context.cursor
-        return [json.loads(line) for line in log.read_text().splitlines()[before:]] if log.exists() else []
+    tick = _ticker(freshness_alert_sensor(all_contracts(), watched), home, tmp_path / "alerts.jsonl")
 
     assert tick() == []  # never observed: nothing to judge
     newest = time.time() - 90 * 60  # observed just now, its newest row 1.5 h old: beyond the 1 h expectation

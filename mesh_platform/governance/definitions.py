@@ -5,7 +5,6 @@ from dagster import (
     AssetExecutionContext,
     AssetSelection,
     AssetSpec,
-    AutomationCondition,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     Definitions,
@@ -28,6 +27,7 @@ from mesh_platform.mesh import all_contracts
 from mesh_platform.monitoring.cost import mesh_cost
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
 from mesh_platform.monitoring.health import mesh_health as scorecard
+from mesh_platform.product.automation import refresh_condition
 from mesh_platform.product.location import require_own_assets
 from mesh_platform.product.refresh import refresh_mesh
 from mesh_platform.storage.layout import product_key
@@ -37,14 +37,14 @@ PRODUCTS = [product_key(c.domain, c.asset_name) for c in CONTRACTS.values()]
 
 
 def _mesh_wide(name: str, description: str):
-    """The council's asset over every product, recomputed whenever one of them publishes."""
+    """The council's asset over every product, recomputed whenever one of them publishes new data."""
     return asset(
         key=["governance", name],
         deps=PRODUCTS,
         group_name="governance",
         owners=["team:governance-council"],
         kinds={"python"},
-        automation_condition=AutomationCondition.eager(),
+        automation_condition=refresh_condition(),  # follows data versions: a renewal recomputes nothing
         description=description,
     )
 
