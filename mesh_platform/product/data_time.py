@@ -16,9 +16,8 @@ from dagster._core.event_api import EventLogRecord
 
 from mesh_platform.contracts.model import Contract
 from mesh_platform.product.records import data_time_metadata
+from mesh_platform.sources.assets import NEWEST_DATA_TIME
 from mesh_platform.storage.layout import bronze_key
-
-NEWEST_DATA_TIME = "mesh/newest_data_time"  # a source observation's newest-data time (sources/assets.py)
 
 
 def latest_observation(instance: DagsterInstance, key: AssetKey) -> EventLogRecord | None:

@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
 from dagster._core.event_api import EventLogRecord
 
+from mesh_platform.monitoring.data_time import DATA_TIME  # epoch seconds: the oldest input's data time
+from mesh_platform.monitoring.data_time import data_time as entry_data_time  # one reading, records and entries
+
 STILL_CURRENT = "mesh/still_current"
 CONFIRMS_RUN = "mesh/confirms_run"
-DATA_TIME = "mesh/data_time"  # epoch seconds: the newest-data time of the oldest input the build read
 DATA_TIME_TEXT = "data_time"  # the same, ISO text, for people
 PAGE = 100
 
@@ -38,8 +40,7 @@ def build_run_id(record: EventLogRecord) -> str:
 
 def data_time(record: EventLogRecord) -> float:
     """When the record's data was current: its `mesh/data_time`, or, for older records, its timestamp."""
-    value = _value(record, DATA_TIME)
-    return float(value) if value is not None else record.timestamp
+    return entry_data_time(record.event_log_entry)
 
 
 def data_time_metadata(seconds: float) -> dict[str, MetadataValue]:

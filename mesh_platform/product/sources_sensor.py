@@ -31,7 +31,7 @@ from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
 from mesh_platform.product.automation import automated, observe_every_seconds
 from mesh_platform.product.data_time import latest_observation, observation_data_time
-from mesh_platform.product.records import latest
+from mesh_platform.product.records import DATA_TIME, latest
 from mesh_platform.product.renewal import InputState, product_state, record_data_version, renewal
 from mesh_platform.sources.assets import source_events
 from mesh_platform.sources.model import Source
@@ -94,7 +94,7 @@ def renew_products(contracts: Mapping[str, Contract], instance: DagsterInstance,
         renewed = renewal(contract, key, record, inputs, now)
         if renewed is not None:
             events.append(renewed)
-            states[key] = InputState(record_data_version(record), float(renewed.metadata["mesh/data_time"].value))
+            states[key] = InputState(record_data_version(record), float(renewed.metadata[DATA_TIME].value))
     return events
 
 
