@@ -106,7 +106,7 @@ class ProductBench:
 
     def __init__(self, spark, instance, lake: Path, key: str):
         from mesh_platform.governance import domain_policies, lint_contract
-        from mesh_platform.mesh import DOMAINS_DIR, all_contracts, domain_module
+        from mesh_platform.mesh import domains_dir, all_contracts, domain_module
         from mesh_platform.access.reader import open_product
         from mesh_platform.product.upstream import resolve
         from mesh_platform.storage.delta import read_delta
@@ -117,7 +117,7 @@ class ProductBench:
         self.contract = contract = contracts[key]
         self.key = product_key(contract.domain, contract.asset_name)
         self.transform = getattr(domain_module(contract.domain, "transforms"), contract.asset_name)
-        self.policies = domain_policies(DOMAINS_DIR / contract.domain)
+        self.policies = domain_policies(domains_dir() / contract.domain)
         self.where = f"{contract.domain}/contracts/{contract.file_name}"
         self.static = lint_contract(contract, self.policies, self.where)  # at asset definition, untimed
         self.sources = {t: read_delta(spark, bronze_path(lake, contract.domain, t)) for t in contract.sources}

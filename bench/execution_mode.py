@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))  # spark_servers: the test-only server helpers
 from harness import BIN, ROOT, PeakMemory, bench_parser, seeded_environment  # noqa: E402
 
-from mesh_platform.spark.servers import connect_server  # noqa: E402
+from spark_servers import connect_server  # noqa: E402
 
 STEP = re.compile(r'Finished execution of step "([^"]+)" in ([\d.]+)(ms|s|m)')
 

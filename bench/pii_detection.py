@@ -34,7 +34,7 @@ def _probe_cost(spark, scale: float, runs: int) -> None:
     from pyspark.sql import functions as F
 
     from mesh_platform.governance.gate import PiiProbe
-    from mesh_platform.seed.tpch import generate
+    from domains.seeding.tpch import generate
 
     folder = generate(scale, Path(tempfile.gettempdir()) / "mesh-bench-tpch" / f"sf{scale:g}")
     print(f"\nprobe cost at TPC-H SF {scale:g} (every value inspected), median of {runs} runs")

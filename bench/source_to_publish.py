@@ -30,7 +30,7 @@ def main() -> None:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     folder = Path(tempfile.mkdtemp(prefix="mesh-bench-s2p-"))
     seeded = Path(args.lake) if args.lake else folder / "seeded"
-    from mesh_platform.seed.bronze import seed
+    from domains.seeding.bronze import seed
 
     seed(seeded, args.scale)
     from automation_sim import MeshSimulation, automated_products, copy_bronze, new_source_version

@@ -5,9 +5,8 @@
 
 `generate` writes a project folder: `domains/<d>/` (contracts, trivial transforms, sources.yaml, definitions.py),
 `workspace.yaml` (a location per domain + governance), `dagster.yaml`, and `manifest.json` (what each location
-must hold). Run it from OUT with OUT on PYTHONPATH, which precedes the editable install's finder (appended to
-sys.meta_path), so `import domains` is the synthetic package: `cd OUT && PYTHONPATH=$PWD .../mesh lint`, or
-`cd OUT && PYTHONPATH=$PWD DAGSTER_HOME=... .../dagster dev -w workspace.yaml`.
+must hold), plus `mesh.yaml` and the governance location beside its policies: a mesh repository of its own.
+Run it from OUT: `cd OUT && .../mesh lint`, or `cd OUT && DAGSTER_HOME=... .../dagster dev -w workspace.yaml`.
 
 `bench` generates into a temporary folder and measures, medians over --runs: each location's load in a fresh
 process next to the `import dagster` + platform baseline (target 5 s), `mesh lint` (5 s), and the Dagster UI's
@@ -238,8 +237,15 @@ def generate(out: Path, products: int = 500, domains: int = 20, seed: int = 7) -
     every = [p for own in planned.values() for p in own]
     locations["governance"] = {"products": 0, "assets": len(every) + len(GOVERNANCE_ASSETS), "checks": 0}
     entries = [{"python_module": {"module_name": f"domains.{d}.definitions", "location_name": d}} for d in planned]
-    entries.append({"python_module": {"module_name": "mesh_platform.governance.definitions",
-                                      "location_name": "governance"}})
+    entries.append({"python_module": {"module_name": "governance.definitions", "location_name": "governance"}})
+    # A mesh repository of its own: mesh.yaml, and the council's location beside its policies.
+    (out / "mesh.yaml").write_text(yaml.safe_dump({"name": "synthetic", "domains": "domains",
+                                                   "policies": "governance/policies.yaml", "as_of": "1998-08-02"}))
+    (out / "governance").mkdir(exist_ok=True)
+    (out / "governance" / "__init__.py").write_text("")
+    (out / "governance" / "definitions.py").write_text(
+        "from mesh_platform.governance.location import governance_definitions\n\ndefs = governance_definitions()\n")
+    shutil.copyfile(ROOT / "governance" / "policies.yaml", out / "governance" / "policies.yaml")
     (out / "workspace.yaml").write_text("# One code location per synthetic domain, plus the governance location.\n"
                                         + yaml.safe_dump({"load_from": entries}, sort_keys=False))
     shutil.copyfile(ROOT / "dagster.yaml", out / "dagster.yaml")
@@ -253,7 +259,7 @@ def generate(out: Path, products: int = 500, domains: int = 20, seed: int = 7) -
 # --- measurements ----------------------------------------------------------------------------------------
 
 def mesh_env(out: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(out), "SPARK_LOCAL_IP": "127.0.0.1", **extra}
+    return {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", **extra}  # run from `out`: its mesh.yaml is the mesh
 
 
 # What a code server does for a location, in a fresh interpreter: import the module, build the repository,

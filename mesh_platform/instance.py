@@ -8,14 +8,16 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
-from mesh_platform.settings import PROJECT_ROOT
+from mesh_platform.config import current_mesh
 
 
 def ensure_dagster_home() -> Path:
-    """Sets DAGSTER_HOME (default ./.dagster) and gives it the project's dagster.yaml."""
+    """Sets DAGSTER_HOME (default ./.dagster) and gives it the mesh's dagster.yaml."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    config, project_config = home / "dagster.yaml", PROJECT_ROOT / "dagster.yaml"
+    mesh = current_mesh(required=False)
+    config = home / "dagster.yaml"
+    project_config = mesh.root / "dagster.yaml" if mesh is not None else config
     if not config.exists() and project_config.exists():
         shutil.copyfile(project_config, config)
     os.environ["DAGSTER_HOME"] = str(home)

@@ -1,4 +1,4 @@
-"""The domains of this mesh, discovered from the `domains` package (one folder per domain)."""
+"""The domains of the mesh in use (mesh.yaml's `domains` folder: one folder per domain)."""
 
 from __future__ import annotations
 
@@ -7,33 +7,36 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-import domains
-
 from mesh_platform import settings
+from mesh_platform.config import current_mesh
 from mesh_platform.contracts import Contract, load_domain_contracts
 from mesh_platform.sources import Source, load_domain_sources
 
-DOMAINS_DIR = Path(domains.__file__).parent
+def domains_dir() -> Path:
+    """The folder of the mesh's domain folders."""
+    return current_mesh().domains_dir
 
 
-def domain_names(root: Path = DOMAINS_DIR) -> list[str]:
-    """The domain folders under `root`: those holding a contracts/ folder."""
-    return sorted(p.parent.name for p in Path(root).glob("*/contracts") if p.is_dir())
+def domain_names(root: Path | None = None) -> list[str]:
+    """The domain folders under `root` (default: the mesh's): those holding a contracts/ folder."""
+    return sorted(p.parent.name for p in Path(root or domains_dir()).glob("*/contracts") if p.is_dir())
 
 
 def domain_module(domain: str, name: str) -> ModuleType | None:
+    """`<domains package>.<domain>.<name>` of the mesh in use; None for a domain without that module."""
+    module = f"{current_mesh().domains_package}.{domain}.{name}"
     try:
-        return importlib.import_module(f"domains.{domain}.{name}")
+        return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name in {f"domains.{domain}", f"domains.{domain}.{name}"}:
-            return None  # a domain without that module (or outside the domains package)
+        if exc.name in {module.rsplit(".", 1)[0], module}:
+            return None
         raise
 
 
 @cache
 def domain_contracts(domain: str) -> dict[str, Contract]:
     """The product contracts of one domain, by `domain.product` (empty for an unknown domain)."""
-    folder = DOMAINS_DIR / domain
+    folder = domains_dir() / domain
     return {c.key: c for c in load_domain_contracts(folder)} if (folder / "contracts").is_dir() else {}
 
 
@@ -50,7 +53,7 @@ def domain_sources(domain: str) -> dict[str, Source]:
 
 @cache
 def _domain_sources(domain: str, profile: str | None) -> dict[str, Source]:
-    return load_domain_sources(DOMAINS_DIR / domain, profile)
+    return load_domain_sources(domains_dir() / domain, profile)
 
 
 def bronze_tables(domain: str) -> tuple[str, ...]:
@@ -58,10 +61,10 @@ def bronze_tables(domain: str) -> tuple[str, ...]:
     return tuple(domain_sources(domain))
 
 
-def contract_file(product: str, root: Path = DOMAINS_DIR) -> Path:
+def contract_file(product: str, root: Path | None = None) -> Path:
     """The file holding `domain.product`'s contract under `root` (majors >= 2 live in `<name>.yaml`,
     superseded ones in `<name>.v<major>.yaml`); LookupError if there is none."""
-    domain = product.split(".", 1)[0]
+    domain, root = product.split(".", 1)[0], root or domains_dir()
     for contract in load_domain_contracts(Path(root) / domain) if (Path(root) / domain / "contracts").is_dir() else []:
         if contract.key == product:
             return Path(root) / domain / "contracts" / contract.file_name

@@ -109,7 +109,7 @@ def _check_as_of(as_of: str) -> None:
     try:
         date.fromisoformat(as_of)
     except ValueError:
-        raise ValueError(f"--as-of {as_of!r} is not a date; write YYYY-MM-DD, e.g. 1998-06-30") from None
+        raise ValueError(f"--as-of {as_of!r} is not a date; write YYYY-MM-DD, e.g. 2026-06-30") from None
 
 
 def materialize(

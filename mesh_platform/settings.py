@@ -2,11 +2,12 @@
 
 | variable             | default       | meaning                                                   |
 |----------------------|---------------|-----------------------------------------------------------|
-| MESH_LAKE_ROOT       | ./.lake       | root folder (or URI) of the lake                          |
+| MESH_ROOT            | (search)      | the mesh repository (mesh.yaml); default: the nearest above the current folder |
+| MESH_LAKE_ROOT       | mesh.yaml lake | root folder (or URI) of the lake (else ./.lake outside a mesh) |
 | MESH_SPARK_ENGINE    | jvm           | jvm (Spark's own engine) or sail (started on loopback)    |
 | MESH_SPARK_REMOTE    | (unset)       | Spark Connect URL, e.g. sc://127.0.0.1:15002 (also Sail)  |
 | MESH_SPARK_MASTER    | local[*]      | classic Spark master URL, e.g. spark://host:7077          |
-| MESH_AS_OF           | 1998-08-02    | default as-of date of product builds                      |
+| MESH_AS_OF           | mesh.yaml as_of | default as-of date of product builds (else the UTC date) |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
 | MESH_SENSOR_INTERVAL | 30            | seconds between evaluations of the platform's sensors (sources, propagation, alerts) |
 | MESH_AUTOMATION      | on            | paused: the domains' automation sensors start stopped (start them on the Automation page) |
@@ -28,22 +29,29 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-DEFAULT_AS_OF = date(1998, 8, 2)
+from mesh_platform.config import current_mesh
+
 COST_WINDOW_DAYS = 30  # `mesh cost` and the governance/cost asset sum the publishes of this many days
 VACUUM_RETENTION_HOURS = 24.0  # `mesh vacuum`, publishes and the daily vacuum keep unreferenced files this long
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def lake_root() -> Path:
-    return Path(os.environ.get("MESH_LAKE_ROOT", ".lake")).expanduser().resolve()
+    if value := os.environ.get("MESH_LAKE_ROOT"):
+        return Path(value).expanduser().resolve()
+    mesh = current_mesh(required=False)
+    return mesh.lake_root if mesh is not None else Path(".lake").resolve()
 
 
 def default_as_of() -> date:
-    value = os.environ.get("MESH_AS_OF")
-    return date.fromisoformat(value) if value else DEFAULT_AS_OF
+    """A run's as-of date unless it sets one: MESH_AS_OF, else mesh.yaml's `as_of`, else today (UTC) as the run
+    starts; the run records it, so a build never reads the clock."""
+    if value := os.environ.get("MESH_AS_OF"):
+        return date.fromisoformat(value)
+    mesh = current_mesh(required=False)
+    return mesh.as_of if mesh is not None and mesh.as_of else datetime.now(UTC).date()
 
 
 def spark_remote() -> str | None:

@@ -45,9 +45,9 @@ run_launcher:
 LOCATION = """\
 from pathlib import Path
 import importlib
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 from mesh_platform.product import domain_definitions
-defs = domain_definitions(DOMAINS_DIR / {domain!r}, importlib.import_module("domains.{domain}.transforms"))
+defs = domain_definitions(domains_dir() / {domain!r}, importlib.import_module("domains.{domain}.transforms"))
 """
 log = logging.getLogger("mesh.sim")
 

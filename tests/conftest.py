@@ -35,7 +35,7 @@ def lake_root() -> Path:
 
 @pytest.fixture(scope="session")
 def seeded_lake(lake_root: Path) -> Path:
-    from mesh_platform.seed.bronze import seed
+    from domains.seeding.bronze import seed
 
     seed(lake_root, TEST_SCALE)
     return lake_root

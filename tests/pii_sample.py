@@ -191,10 +191,10 @@ def column_level(spark, columns: list[LabelledColumn], thresholds=None) -> tuple
     from pyspark.sql.types import StringType, StructField, StructType
 
     from mesh_platform.governance.gate import PiiProbe, PiiThresholds
-    from mesh_platform.governance.policies import GLOBAL_POLICIES, load_policy_file
+    from mesh_platform.governance.policies import council_policies_file, load_policy_file
 
     if thresholds is None:
-        thresholds = PiiThresholds.of(load_policy_file(GLOBAL_POLICIES).rules.get("SECURITY-002"))
+        thresholds = PiiThresholds.of(load_policy_file(council_policies_file()).rules.get("SECURITY-002"))
     names = [f"c{i}" for i in range(len(columns))]  # the labels' names hold %, which column names may not
     schema = StructType([StructField(n, StringType()) for n in names])
     df = spark.createDataFrame(list(zip(*(c.values for c in columns))), schema)

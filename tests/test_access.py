@@ -24,7 +24,7 @@ from mesh_platform.access.masking import REDACTED, masking_key
 from mesh_platform.access.reader import open_product
 from mesh_platform.contracts import ContractError
 from mesh_platform.contracts.loader import parse_contract
-from mesh_platform.mesh import DOMAINS_DIR, find_contract
+from mesh_platform.mesh import domains_dir, find_contract
 from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.factory import product_asset
 from mesh_platform.resources import platform_resources
@@ -66,7 +66,7 @@ def rows(df: DataFrame, *columns: str) -> list[tuple]:
 
 # --- contracts ----------------------------------------------------------------------------------------
 
-CONTRACT_FILE = DOMAINS_DIR / "sales" / "contracts" / "customer_lifetime_value.yaml"
+CONTRACT_FILE = domains_dir() / "sales" / "contracts" / "customer_lifetime_value.yaml"
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_a_denied_dependency_fails_its_code_location_load(tmp_path):
     from mesh_platform.product.domain import domain_definitions
 
     root = tmp_path / "domains"
-    shutil.copytree(DOMAINS_DIR / "sales", root / "sales", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(domains_dir() / "sales", root / "sales", ignore=shutil.ignore_patterns("__pycache__"))
     contracts = root / "logistics" / "contracts"
     contracts.mkdir(parents=True)
     (contracts / "route_plan.yaml").write_text(yaml.safe_dump({

@@ -15,7 +15,7 @@ from mesh_platform.access.change import propose_consumer
 from mesh_platform.access.policy import AccessDenied, read_policy
 from mesh_platform.cli import app
 from mesh_platform.contracts import load_contract
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 
 PRODUCT = "finance.revenue_by_nation"
 RELATIVE = "domains/finance/contracts/revenue_by_nation.yaml"
@@ -29,7 +29,7 @@ def git(repo, *args: str) -> str:
 def repo(tmp_path):
     """A checkout of the mesh's domains, as the owner team has it."""
     root = tmp_path / "repo"
-    shutil.copytree(DOMAINS_DIR, root / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(domains_dir(), root / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     git(root, "init", "-q", "-b", "main")
     git(root, "add", ".")
     git(root, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "mesh")
@@ -120,7 +120,7 @@ def test_deny_records_the_reason_and_bad_requests_are_refused(mesh):
 def test_outside_git_a_grant_writes_a_patch_for_review(tmp_path):
     contract = tmp_path / "finance" / "contracts" / "revenue_by_nation.yaml"
     contract.parent.mkdir(parents=True)
-    shutil.copyfile(DOMAINS_DIR / "finance" / "contracts" / "revenue_by_nation.yaml", contract)
+    shutil.copyfile(domains_dir() / "finance" / "contracts" / "revenue_by_nation.yaml", contract)
     where = propose_consumer(contract, "sales", "abc123", "team:finance")
     patch = contract.with_name("revenue_by_nation.access-abc123.patch")
     assert where.startswith(f"patch {patch}") and "+  consumers: [executive, marketing, sales]" in patch.read_text()

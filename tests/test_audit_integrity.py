@@ -181,7 +181,7 @@ def test_concurrent_appends_meeting_compactions_lose_and_duplicate_nothing(tmp_p
 
 
 def test_the_governance_schedule_compacts_the_audit_and_keeps_the_chain(own_lake):
-    from mesh_platform.governance.definitions import defs
+    from governance.definitions import defs
 
     assert defs.resolve_schedule_def("read_audit_compaction_schedule").job_name == "read_audit_compaction"
     result = defs.resolve_job_def("read_audit_compaction").execute_in_process()

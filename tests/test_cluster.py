@@ -18,7 +18,7 @@ import pytest
 import oracle
 from compare import assert_same_rows
 from conftest import TEST_SCALE, jvm_only
-from mesh_platform.spark.servers import connect_server, master_state, standalone_cluster
+from spark_servers import connect_server, master_state, standalone_cluster
 
 pytestmark = jvm_only("starts its own JVM cluster whatever the engine under test, so it runs once, in the JVM pass")
 MESH = str(Path(sys.executable).parent / "mesh")

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from mesh_platform.cli import app
 from mesh_platform.contracts.diff import diff, version_problems
 from mesh_platform.contracts.loader import parse_contract
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 
-CLV_FILE = DOMAINS_DIR / "sales" / "contracts" / "customer_lifetime_value.yaml"
+CLV_FILE = domains_dir() / "sales" / "contracts" / "customer_lifetime_value.yaml"
 BASE = yaml.safe_load(CLV_FILE.read_text())
 
 
@@ -95,7 +95,7 @@ def test_the_version_must_match_the_change():
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
     root = tmp_path / "repo"
-    shutil.copytree(DOMAINS_DIR, root / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(domains_dir(), root / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     for args in (["init", "-q", "-b", "main"], ["add", "."],
                  ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "mesh"]):
         subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)

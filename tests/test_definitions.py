@@ -90,21 +90,21 @@ def test_missing_transform_fails_the_load_naming_the_function_to_write(tmp_path)
 def test_platform_sensors_tick_at_the_configured_interval(monkeypatch):
     # At hundreds of products the propagation sensors' ticks compete with the UI: the interval is a setting.
     import domains.marketing.transforms as transforms
-    from mesh_platform.mesh import DOMAINS_DIR
+    from mesh_platform.mesh import domains_dir
 
     monkeypatch.setenv("MESH_SENSOR_INTERVAL", "120")
-    sensors = domain_definitions(DOMAINS_DIR / "marketing", transforms).sensors
+    sensors = domain_definitions(domains_dir() / "marketing", transforms).sensors
     assert sorted((s.name, s.minimum_interval_seconds) for s in sensors) == [
         ("marketing_mesh_refresh", 120), ("marketing_propagation", 120), ("marketing_sources", 120)]
     monkeypatch.setenv("MESH_SENSOR_INTERVAL", "often")
     with pytest.raises(ValueError, match=r"MESH_SENSOR_INTERVAL='often': expected a whole number of seconds"):
-        domain_definitions(DOMAINS_DIR / "marketing", transforms)
+        domain_definitions(domains_dir() / "marketing", transforms)
 
 
 def test_each_domain_location_has_a_refresh_job_of_all_its_products():
     """The README's "Jobs -> <domain>_refresh -> Materialize all"; refresh_mesh lives in governance."""
     import domains.sales.definitions as sales
-    import mesh_platform.governance.definitions as governance
+    import governance.definitions as governance
 
     repository = sales.defs.get_repository_def()
     keys = {k.to_user_string() for k in repository.get_job("sales_refresh").asset_layer.selected_asset_keys}
@@ -118,13 +118,13 @@ def test_automation_can_start_paused(monkeypatch):
     """MESH_AUTOMATION=paused: the domain's sensors start stopped; the default is running."""
     import domains.marketing.transforms as transforms
     from dagster import DefaultSensorStatus
-    from mesh_platform.mesh import DOMAINS_DIR
+    from mesh_platform.mesh import domains_dir
 
-    assert {s.default_status for s in domain_definitions(DOMAINS_DIR / "marketing", transforms).sensors} == {
+    assert {s.default_status for s in domain_definitions(domains_dir() / "marketing", transforms).sensors} == {
         DefaultSensorStatus.RUNNING}
     monkeypatch.setenv("MESH_AUTOMATION", "paused")
-    assert {s.default_status for s in domain_definitions(DOMAINS_DIR / "marketing", transforms).sensors} == {
+    assert {s.default_status for s in domain_definitions(domains_dir() / "marketing", transforms).sensors} == {
         DefaultSensorStatus.STOPPED}
     monkeypatch.setenv("MESH_AUTOMATION", "off")
     with pytest.raises(ValueError, match=r"MESH_AUTOMATION='off': expected on or paused"):
-        domain_definitions(DOMAINS_DIR / "marketing", transforms)
+        domain_definitions(domains_dir() / "marketing", transforms)

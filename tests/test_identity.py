@@ -26,7 +26,7 @@ from mesh_platform.access import identity as registry
 from mesh_platform.access.audit import reads
 from mesh_platform.access.credentials import LocalIdentityWarning
 from mesh_platform.cli import app
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 from mesh_platform.storage import product_path, write_arrow
 
 REVENUE = "finance.revenue_by_nation"
@@ -229,7 +229,7 @@ def git(repo: Path, *args: str) -> str:
 
 def test_only_the_owners_credential_decides_a_request(lake, cli, tmp_path):
     repo = tmp_path / "repo"
-    shutil.copytree(DOMAINS_DIR, repo / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(domains_dir(), repo / "domains", ignore=shutil.ignore_patterns("__pycache__"))
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", ".")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "mesh")

@@ -18,14 +18,14 @@ import pytest
 import oracle
 from compare import assert_same_rows
 from conftest import ON_JVM, TEST_SCALE
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 from mesh_platform.sources import SourceError, jdbc, parse_sources
 from mesh_platform.sources.loader import load_domain_sources
 from mesh_platform.sources.observe import SourceDrift
 from mesh_platform.sources.postgres import SourceUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
-PROFILE = load_domain_sources(DOMAINS_DIR / "sales", "postgres")
+PROFILE = load_domain_sources(domains_dir() / "sales", "postgres")
 ORDERS, CUSTOMER = PROFILE["orders"], PROFILE["customer"]
 
 
@@ -41,13 +41,13 @@ def _source(**overrides):
 
 def test_profile_replaces_sources_by_name():
     assert {n: s.kind for n, s in PROFILE.items()} == {"orders": "jdbc", "customer": "jdbc", "order_lines": "delta"}
-    assert {s.kind for s in load_domain_sources(DOMAINS_DIR / "sales").values()} == {"delta"}
-    assert ORDERS.columns == load_domain_sources(DOMAINS_DIR / "sales")["orders"].columns  # same contract
+    assert {s.kind for s in load_domain_sources(domains_dir() / "sales").values()} == {"delta"}
+    assert ORDERS.columns == load_domain_sources(domains_dir() / "sales")["orders"].columns  # same contract
 
 
 def test_profile_naming_an_undeclared_source_fails_in_one_line(tmp_path):
-    shutil.copyfile(DOMAINS_DIR / "sales" / "sources.yaml", tmp_path / "sources.yaml")
-    overlay = (DOMAINS_DIR / "sales" / "sources.postgres.yaml").read_text().replace("name: orders", "name: order")
+    shutil.copyfile(domains_dir() / "sales" / "sources.yaml", tmp_path / "sources.yaml")
+    overlay = (domains_dir() / "sales" / "sources.postgres.yaml").read_text().replace("name: orders", "name: order")
     (tmp_path / "sources.postgres.yaml").write_text(overlay)
     with pytest.raises(SourceError) as raised:
         load_domain_sources(tmp_path, "postgres")
@@ -69,7 +69,7 @@ def pg_env(postgres_server):
 @pytest.fixture(scope="module")
 def pg_sales(pg_env, seeded_lake):
     """Sales' orders and customer loaded into the server, as `mesh seed --target postgres` does."""
-    from mesh_platform.seed.postgres import seed_postgres
+    from domains.seeding.postgres import seed_postgres
 
     results = seed_postgres(seeded_lake, TEST_SCALE, "postgres", force=True)
     assert {(r.table, r.written) for r in results} == {("orders", True), ("customer", True)}

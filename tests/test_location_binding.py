@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 
 import domains.marketing.transforms as marketing_transforms
 from mesh_platform.access.audit import reads
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 from mesh_platform.product import domain_definitions
 from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.location import LocationError, location_problem
@@ -26,12 +26,12 @@ from mesh_platform.resources import platform_resources
 from mesh_platform.storage import product_path
 
 CLV = "sales.customer_lifetime_value"
-MARKETING_DEFS = DOMAINS_DIR / "marketing" / "definitions.py"
+MARKETING_DEFS = domains_dir() / "marketing" / "definitions.py"
 
 IMPOSTOR = '''
 from dagster import AssetIn, AssetSpec, asset
 from domains.marketing import transforms
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 from mesh_platform.product import domain_definitions
 
 @asset(key=["sales", "x"], ins={"clv": AssetIn(key=["sales", "customer_lifetime_value"])})
@@ -43,7 +43,7 @@ def as_sales(clv):
 def as_executive(revenue, customers):
     return revenue
 
-defs = domain_definitions(DOMAINS_DIR / "marketing", transforms, extra_assets=[
+defs = domain_definitions(domains_dir() / "marketing", transforms, extra_assets=[
     as_sales, as_executive,
     AssetSpec(["finance", "revenue_by_nation"], metadata={"schema": "finance/gold"}),
     AssetSpec(["sales", "bronze", "customer"], metadata={"schema": "sales/bronze"}),
@@ -78,7 +78,7 @@ def test_an_own_asset_reading_another_domains_bronze_fails_to_load(tmp_path):
         return customers
 
     with pytest.raises(LocationError, match=r"^.*definitions\.py: sales/bronze/customer: bronze tables are internal"):
-        domain_definitions(DOMAINS_DIR / "marketing", marketing_transforms, extra_assets=[
+        domain_definitions(domains_dir() / "marketing", marketing_transforms, extra_assets=[
             peek, AssetSpec(["sales", "bronze", "customer"], metadata={"schema": "sales/bronze"})])
 
 
@@ -97,7 +97,7 @@ def test_a_resource_bound_to_another_domain_is_refused():
     from mesh_platform.spark import SparkResource
 
     merged = Definitions.merge(
-        domain_definitions(DOMAINS_DIR / "marketing", marketing_transforms),
+        domain_definitions(domains_dir() / "marketing", marketing_transforms),
         Definitions(resources={"sales_io": MeshDeltaIOManager.bound_to("sales").from_env(SparkResource.from_env())}),
     )
     assert location_problem(merged, "marketing", "definitions.py", ("io_manager", "mesh")) == (
@@ -106,7 +106,7 @@ def test_a_resource_bound_to_another_domain_is_refused():
 
 
 def test_run_config_cannot_rebind_a_locations_domain():
-    job = domain_definitions(DOMAINS_DIR / "marketing", marketing_transforms).resolve_implicit_global_asset_job_def()
+    job = domain_definitions(domains_dir() / "marketing", marketing_transforms).resolve_implicit_global_asset_job_def()
     with pytest.raises(DagsterInvalidConfigError, match="domain"):
         job.execute_in_process(run_config={"resources": {"mesh": {"config": {"domain": "sales"}}}})
 
@@ -123,7 +123,7 @@ def test_merged_assets_outside_the_prefix_read_and_publish_nothing(mesh_publishe
     def as_sales(clv: DataFrame) -> DataFrame:
         return clv
 
-    merged = Definitions.merge(domain_definitions(DOMAINS_DIR / "marketing", marketing_transforms),
+    merged = Definitions.merge(domain_definitions(domains_dir() / "marketing", marketing_transforms),
                                Definitions(assets=[as_sales]))
     assert location_problem(merged, "marketing", "definitions.py", ("io_manager", "mesh")).startswith(
         "definitions.py: sales/x is outside marketing's key prefix")  # what the workspace test above catches

@@ -18,7 +18,7 @@ from mesh_platform.contracts import ContractError, load_contract, load_domain_co
 from mesh_platform.contracts.lifecycle import today
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.contracts.odcs import from_odcs, odcs_schema_errors, to_odcs
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 
 CLV, CLV_V2 = "sales.customer_lifetime_value", "sales.customer_lifetime_value_v2"
 WATCHLIST = {
@@ -53,7 +53,7 @@ def _cli(*args: str):
 def released(tmp_path, seeded_lake, monkeypatch):
     """A copy of the sales domain where customer_lifetime_value 2.0.0 was released next to 1.0.0."""
     root, lake = tmp_path / "domains", tmp_path / "lake"
-    shutil.copytree(DOMAINS_DIR / "sales", root / "sales", ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(domains_dir() / "sales", root / "sales", ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     shutil.copytree(seeded_lake / "sales" / "bronze", lake / "sales" / "bronze")
     monkeypatch.setenv("MESH_LAKE_ROOT", str(lake))
     contracts = root / "sales" / "contracts"
@@ -77,7 +77,7 @@ def test_release_keeps_the_old_major_deprecated_in_its_own_file(released):
     assert (new.version, new.key, new.deprecation) == ("2.0.0", CLV_V2, None)
     assert "value_tier" in [c.name for c in new.columns]
     # the deprecated file keeps the author's comments and layout: only the deprecation block is new
-    original = (DOMAINS_DIR / "sales" / "contracts" / "customer_lifetime_value.yaml").read_text()
+    original = (domains_dir() / "sales" / "contracts" / "customer_lifetime_value.yaml").read_text()
     assert (released.contracts / "customer_lifetime_value.v1.yaml").read_text().startswith(original)
 
     again = _cli("release", CLV, "--sunset", released.sunset.isoformat(), "--domains-dir", str(released.root))
@@ -166,7 +166,7 @@ def test_after_the_sunset_the_old_major_is_retired_and_its_consumers_fail(releas
 # --- contract errors and interoperability -----------------------------------------------------------
 
 def _clv(**changes) -> dict:
-    data = yaml.safe_load((DOMAINS_DIR / "sales" / "contracts" / "customer_lifetime_value.yaml").read_text())
+    data = yaml.safe_load((domains_dir() / "sales" / "contracts" / "customer_lifetime_value.yaml").read_text())
     return {**data, **changes}
 
 
@@ -195,7 +195,7 @@ def test_a_misplaced_or_malformed_deprecation_names_file_field_and_fix(tmp_path,
 def test_a_successor_the_domain_does_not_publish_fails_the_load(tmp_path):
     from mesh_platform.product.domain import domain_definitions
 
-    shutil.copytree(DOMAINS_DIR / "sales", tmp_path / "sales", ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(domains_dir() / "sales", tmp_path / "sales", ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     contracts = tmp_path / "sales" / "contracts"
     (contracts / "customer_lifetime_value.yaml").rename(contracts / "customer_lifetime_value.v1.yaml")
     path = contracts / "customer_lifetime_value.v1.yaml"

@@ -51,7 +51,9 @@ def test_scorecard_of_the_shipped_mesh(seeded_lake, spark, tmp_path, monkeypatch
     assert (after["finance"].governance_compliance, after["finance"].freshness_compliance) == (1.0, 1.0)
     assert (after["sales"].governance_compliance, after["sales"].freshness_compliance) == (0.0, 0.0)
 
-    from mesh_platform.governance.definitions import mesh_health as health_asset
+    from governance.definitions import defs as governance_defs
+
+    health_asset = governance_defs.get_assets_def(AssetKey(["governance", "mesh_health"]))
 
     result = materialize([health_asset], instance=instance, selection=[AssetKey(["governance", "mesh_health"])])
     metadata = result.asset_materializations_for_node("governance__mesh_health")[0].metadata

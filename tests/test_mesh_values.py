@@ -67,7 +67,7 @@ def test_segments_cover_the_thresholds(mesh_published, seeded_lake):
 
 def test_marketing_sources_are_deterministic(seeded_lake, tpch_dir):
     from domains.marketing.seed import bronze_tables
-    from mesh_platform.seed.tpch import TpchTables
+    from domains.seeding.tpch import TpchTables
 
     again = bronze_tables(TpchTables(tpch_dir))
     for table in ("campaigns", "campaign_touches"):

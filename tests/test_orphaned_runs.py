@@ -46,7 +46,7 @@ def _failure_message(instance, run_id: str) -> str:
 
 
 def test_a_killed_materialize_run_is_failed_by_the_sensor_and_by_a_later_materialize(seeded_lake, tmp_path):
-    from mesh_platform.governance.definitions import defs
+    from governance.definitions import defs
 
     lake, home = tmp_path / "lake", tmp_path / "home"
     shutil.copytree(seeded_lake / "sales" / "bronze", lake / "sales" / "bronze")

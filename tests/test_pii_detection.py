@@ -12,7 +12,7 @@ from test_governance_gate import _publish, _report
 from mesh_platform.governance.gate import PiiProbe, PiiThresholds
 from mesh_platform.governance.pii import mask
 from mesh_platform.governance.policies import domain_policies
-from mesh_platform.seed.tpch import TABLES
+from domains.seeding.tpch import TABLES
 
 _WORDS = "furiously ironic deposits sleep carefully final packages haggle blithely regular accounts".split()
 

@@ -21,7 +21,7 @@ from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance, 
 from dagster._core.definitions.observe import observe
 from deltalake import DeltaTable
 
-from mesh_platform.mesh import DOMAINS_DIR, domain_sources
+from mesh_platform.mesh import domains_dir, domain_sources
 from mesh_platform.product.domain import domain_definitions
 from mesh_platform.sources import SourceError, parse_sources
 from mesh_platform.sources.assets import SOURCE_CHECK
@@ -55,7 +55,7 @@ def test_each_malformed_declaration_fails_the_code_location_in_one_line_naming_f
 ):
     from domains.sales import transforms
 
-    shutil.copytree(DOMAINS_DIR / "sales", tmp_path / "sales", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(domains_dir() / "sales", tmp_path / "sales", ignore=shutil.ignore_patterns("__pycache__"))
     path = tmp_path / "sales" / "sources.yaml"
     path.write_text(yaml.safe_dump({"sources": sources}))
     with pytest.raises(SourceError) as error:

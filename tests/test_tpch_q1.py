@@ -12,7 +12,7 @@ from domains.finance import transforms
 from mesh_platform.mesh import domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.resources import platform_resources
-from mesh_platform.seed.bronze import seed
+from domains.seeding.bronze import seed
 
 pytestmark = pytest.mark.slow
 

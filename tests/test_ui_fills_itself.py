@@ -61,7 +61,7 @@ def _downstream(of: set[str]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from mesh_platform.seed.bronze import seed
+    from domains.seeding.bronze import seed
 
     lake = tmp_path_factory.mktemp("fresh_lake")
     seed(lake, SCALE)

@@ -159,7 +159,7 @@ def test_vacuum_keeps_files_of_every_version_in_the_log_and_removes_expired_ones
 def test_the_daily_vacuum_runs_in_the_governance_location_and_removes_garbage(tmp_path, instance):
     from dagster import AssetKey, DefaultScheduleStatus
 
-    from mesh_platform.governance.definitions import defs
+    from governance.definitions import defs
 
     schedule = defs.resolve_schedule_def("daily_lake_vacuum")
     assert schedule.cron_schedule == "30 3 * * *" and schedule.default_status == DefaultScheduleStatus.RUNNING

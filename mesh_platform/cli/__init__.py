@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from mesh_platform.config import MeshConfigError
 from mesh_platform.cli import (
     access, audit, catalog, cost, diff, health, identity, lint, materialize, odcs, read, release, seed, vacuum,
 )
@@ -37,4 +38,8 @@ app.add_typer(catalog.docs_app, name="docs")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except MeshConfigError as exc:  # outside a mesh, or a malformed mesh.yaml: one line, not a trace
+        typer.echo(f"mesh: {exc}", err=True)
+        raise SystemExit(2) from None

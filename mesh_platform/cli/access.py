@@ -15,7 +15,7 @@ from mesh_platform.access.change import propose_consumer
 from mesh_platform.access.credentials import domain_principals
 from mesh_platform.cli.identity import acting_as
 from mesh_platform.cli.output import fail
-from mesh_platform.mesh import DOMAINS_DIR, contract_file, find_contract
+from mesh_platform.mesh import domains_dir as mesh_domains_dir, contract_file, find_contract
 
 app = typer.Typer(help="Request, grant and deny read access to products.", no_args_is_help=True)
 console = Console()
@@ -62,12 +62,13 @@ def list_command(
 def grant_command(
     request_id: str = typer.Argument(...),
     by: str = typer.Option(..., "--by", help="The owner team deciding, e.g. team:sales."),
-    domains_dir: Path = typer.Option(DOMAINS_DIR, "--domains-dir", help="Folder holding the domain folders."),
+    domains_dir: Path | None = typer.Option(None, "--domains-dir", help="Folder holding the domain folders (default: the mesh's)."),
 ) -> None:
     """Grant a request: proposes the contract change (a git branch) for review and merge.
 
     Needs the credential of the --by team once enforcement is on; the request says which team decides.
     """
+    domains_dir = domains_dir or mesh_domains_dir()
     identity = acting_as(settings.lake_root(), (by,))
 
     def propose(request: access_requests.AccessRequest) -> str:

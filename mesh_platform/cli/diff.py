@@ -15,7 +15,7 @@ from mesh_platform.cli.output import fail
 from mesh_platform.contracts import ContractError, load_domain_contracts
 from mesh_platform.contracts.diff import diff, version_problems
 from mesh_platform.contracts.revisions import git_revision, published_table
-from mesh_platform.mesh import DOMAINS_DIR, domain_names
+from mesh_platform.mesh import domains_dir as mesh_domains_dir, domain_names
 
 console = Console()
 
@@ -42,9 +42,10 @@ def _comparisons(path: Path, base: str, lake_root: Path) -> list[dict]:
 def diff_command(
     base: str = typer.Option("HEAD", "--base", help="Git revision to compare with (e.g. main)."),
     output: str = typer.Option("human", "--format", "-f", help="human or json."),
-    path: Path = typer.Option(DOMAINS_DIR, "--path", help="Folder holding the domain folders."),
+    path: Path | None = typer.Option(None, "--path", help="Folder holding the domain folders (default: the mesh's)."),
 ) -> None:
     """Classify every contract change (breaking or compatible); exit 1 if a version does not fit."""
+    path = path or mesh_domains_dir()
     try:
         report = [c for d in domain_names(path) for c in _comparisons(path / d, base, settings.lake_root())]
     except ContractError as exc:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mesh_platform.governance import critical, lint_domain
-from mesh_platform.mesh import DOMAINS_DIR, domain_names
+from mesh_platform.mesh import domains_dir as mesh_domains_dir, domain_names
 
 console = Console()
 
@@ -16,10 +16,11 @@ console = Console()
 def lint_command(
     domain: list[str] = typer.Option([], "--domain", "-d", help="Only these domains (repeatable)."),
     output: str = typer.Option("human", "--format", "-f", help="human or json."),
-    path: Path = typer.Option(DOMAINS_DIR, "--path", help="Folder holding the domain folders."),
+    path: Path | None = typer.Option(None, "--path", help="Folder holding the domain folders (default: the mesh's)."),
     base: str | None = typer.Option(None, "--base", help="Also judge versions against this git revision."),
 ) -> None:
     """Check every contract against the governance policies, without Spark. Exit 1 on any CRITICAL."""
+    path = path or mesh_domains_dir()
     names = domain or domain_names(path)
     violations = [v for d in names for v in lint_domain(path / d, base=base)]
     if output == "json":

@@ -12,7 +12,7 @@ from rich.markup import escape
 from mesh_platform.cli.output import fail
 from mesh_platform.contracts import ContractError
 from mesh_platform.contracts.release import release_major
-from mesh_platform.mesh import DOMAINS_DIR, contract_file
+from mesh_platform.mesh import domains_dir as mesh_domains_dir, contract_file
 
 console = Console()
 
@@ -21,10 +21,11 @@ def release_command(
     product: str = typer.Argument(..., help="DOMAIN.PRODUCT, its current major"),
     sunset: str = typer.Option(..., "--sunset", help="Last day the current major is built (YYYY-MM-DD)."),
     note: str = typer.Option("", "--note", help="What consumers should know, shown with every warning."),
-    domains_dir: Path = typer.Option(DOMAINS_DIR, "--domains-dir", help="Folder holding the domain folders."),
+    domains_dir: Path | None = typer.Option(None, "--domains-dir", help="Folder holding the domain folders (default: the mesh's)."),
 ) -> None:
     """Supersede a product's major: the current contract is kept, deprecated until --sunset, and the
     contract file becomes the next major for you to edit with the breaking change."""
+    domains_dir = domains_dir or mesh_domains_dir()
     try:
         when = date.fromisoformat(sunset)
     except ValueError:

@@ -10,7 +10,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from mesh_platform.checks.names import GOVERNANCE_CHECK
 from mesh_platform.contracts import Contract
 from mesh_platform.governance.lint import critical, lint_domain
-from mesh_platform.mesh import DOMAINS_DIR
+from mesh_platform.mesh import domains_dir
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class ProductCompliance:
 
 def product_compliance(instance: DagsterInstance, contracts: dict[str, Contract]) -> list[ProductCompliance]:
     """A product passes when its contract has no CRITICAL violation and its latest governance report passed."""
-    static = {d: critical(lint_domain(DOMAINS_DIR / d)) for d in {c.domain for c in contracts.values()}}
+    static = {d: critical(lint_domain(domains_dir() / d)) for d in {c.domain for c in contracts.values()}}
     keys = {k: AssetCheckKey(AssetKey([c.domain, c.asset_name]), GOVERNANCE_CHECK) for k, c in contracts.items()}
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys.values()))
     verdicts = {

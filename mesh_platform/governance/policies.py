@@ -9,10 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mesh_platform.contracts.yaml_text import YamlFileError, read_yaml_file
-from mesh_platform.settings import PROJECT_ROOT
+from mesh_platform.config import current_mesh, find_mesh
 
 Severity = Literal["CRITICAL", "WARNING"]
-GLOBAL_POLICIES = PROJECT_ROOT / "governance" / "policies.yaml"
 LOOSENING_RULE = "GOVERNANCE-001"
 # How each tunable parameter tightens: a domain may only move it this way.
 TIGHTER = {"min_completeness": "higher", "max_freshness_hours": "lower",
@@ -87,8 +86,14 @@ def _merge(base: RulePolicy, override: dict, rule_id: str, where: Path) -> tuple
     return merged, problems
 
 
-def domain_policies(domain_dir: Path, global_file: Path = GLOBAL_POLICIES) -> Policies:
-    rules = dict(load_policy_file(global_file).rules)
+def council_policies_file(domain_dir: Path | None = None) -> Path:
+    """The council's policies of the mesh a domain folder belongs to (else the mesh in use): mesh.yaml `policies`."""
+    mesh = (find_mesh(domain_dir) if domain_dir is not None else None) or current_mesh()
+    return mesh.policies_file
+
+
+def domain_policies(domain_dir: Path, global_file: Path | None = None) -> Policies:
+    rules = dict(load_policy_file(global_file or council_policies_file(domain_dir)).rules)
     local = Path(domain_dir) / "policies.yaml"
     if not local.exists():
         return Policies(rules)

@@ -18,6 +18,7 @@ from dagster import (
 )
 
 from mesh_platform import settings
+from mesh_platform.config import use_mesh_of
 from mesh_platform.contracts import Contract, ContractError, load_domain_contracts
 from mesh_platform.contracts.lifecycle import deprecation_notice, today
 from mesh_platform.governance import critical, domain_policies, lint_domain
@@ -102,6 +103,7 @@ def domain_definitions(
     `extra_assets` (keyed [domain, ...]), under resources bound to the domain; LocationError otherwise."""
     domain_dir = Path(domain_dir)
     domain = domain_dir.name
+    use_mesh_of(domain_dir)  # its mesh (policies, other domains, lake) is the one above its folder
     # Governance as code: no product breaks a policy, and the majors of a product fit together (VERSION-002);
     # lint first, so that a broken policy file or a dependency cycle is its one line, not a traceback.
     blocking = critical(lint_domain(domain_dir))

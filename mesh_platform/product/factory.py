@@ -39,7 +39,7 @@ from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.governance.versioning import version_violations
 from mesh_platform.monitoring.observe import BuildObservation, BuildRun, Dataset, dataset
-from mesh_platform.mesh import DOMAINS_DIR, domain_sources
+from mesh_platform.mesh import domain_sources, domains_dir
 from mesh_platform.product.automation import product_condition
 from mesh_platform.product.build import BuildContext, Transform
 from mesh_platform.product.data_time import build_data_time
@@ -228,7 +228,7 @@ def product_asset(
     declared sources, by name (those of the installed domain when not given)."""
     upstreams = upstreams or {}
     key = product_key(contract.domain, contract.asset_name)
-    policies = policies or domain_policies(DOMAINS_DIR / contract.domain)
+    policies = policies or domain_policies(domains_dir() / contract.domain)
     where = f"{contract.domain}/contracts/{contract.file_name}"
     static_violations = lint_contract(contract, policies, where)
     ins = {_source_input(t): AssetIn(key=bronze_key(contract.domain, t)) for t in contract.sources}
@@ -300,7 +300,7 @@ def product_asset(
                 raise _refusal(contract, report)
             versions = {s.product: {"version": s.version, "state": s.state, "detail": s.detail} for s in read}
             metadata = {
-                "as_of": mesh.as_of,
+                "as_of": mesh.as_of_date.isoformat(),
                 "contract_version": contract.version,
                 "build_seconds": round(built - started, 3),  # with the row-level checks of the same pass
                 "check_seconds": round(checked - built, 3),  # key groupings, governance gate, drift

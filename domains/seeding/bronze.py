@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mesh_platform.mesh import domain_module, domain_names
-from mesh_platform.seed.tpch import TpchTables, generate
+from domains.seeding.tpch import TpchTables, generate
 from mesh_platform.storage.delta import TableMissing, open_table, write_arrow
 from mesh_platform.storage.layout import bronze_path
 from mesh_platform.storage.permissions import private_folder
@@ -25,8 +25,17 @@ class SeedResult:
     domain: str
     table: str
     rows: int
-    version: int
+    version: int | None  # None: not a Delta table
     written: bool
+    target: str = "lake"
+
+    @property
+    def name(self) -> str:  # what `mesh seed` prints
+        return f"{self.domain}/bronze/{self.table}" if self.target == "lake" else f"{self.domain}.{self.table} ({self.target})"
+
+    @property
+    def action(self) -> str:
+        return ("written" if self.target == "lake" else "loaded") if self.written else "up to date"
 
 
 def _stamp(scale: float) -> dict[str, str]:

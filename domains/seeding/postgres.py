@@ -15,9 +15,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from mesh_platform.contracts.types import DECIMAL
-from mesh_platform.mesh import DOMAINS_DIR, domain_module, domain_names
-from mesh_platform.seed.bronze import SEED_VERSION, SeedResult
-from mesh_platform.seed.tpch import TpchTables, generate
+from mesh_platform.mesh import domain_module, domain_names, domains_dir
+from domains.seeding.bronze import SEED_VERSION, SeedResult
+from domains.seeding.tpch import TpchTables, generate
 from mesh_platform.sources import postgres
 from mesh_platform.sources.loader import load_domain_sources
 from mesh_platform.sources.model import Source
@@ -78,7 +78,7 @@ def seed_postgres(
     for domain in domain_names():
         if domains is not None and domain not in domains:
             continue
-        jdbc = {n: s for n, s in load_domain_sources(DOMAINS_DIR / domain, profile).items()
+        jdbc = {n: s for n, s in load_domain_sources(domains_dir() / domain, profile).items()
                 if s.kind == "jdbc" and s.jdbc.table}
         generator = domain_module(domain, "seed")
         if not jdbc or generator is None:
@@ -89,5 +89,5 @@ def seed_postgres(
             on_step(f"{domain}.{name} -> PostgreSQL {conn.where}/{conn.database} {source.jdbc.table}")
             with postgres.connect(conn) as db:
                 written = load_table(db, source, data[name], _stamp(scale), force)
-            results.append(SeedResult(domain, name, data[name].num_rows, 0, written))
+            results.append(SeedResult(domain, name, data[name].num_rows, None, written, "PostgreSQL"))
     return results
