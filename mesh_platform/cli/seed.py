@@ -15,7 +15,7 @@ console = Console()
 
 
 def seed_command(
-    scale: float = typer.Option(0.1, "--scale", "-s", help="Scale of the generated data (the sample: TPC-H SF)."),
+    scale: float = typer.Option(0.1, "--scale", "-s", help="Scale of the generated data, as the mesh's seed reads it."),
     force: bool = typer.Option(False, "--force", help="Rewrite tables even if they are current."),
     domain: list[str] = typer.Option([], "--domain", "-d", help="Only these domains (repeatable)."),
     target: str = typer.Option("lake", "--target", help="Where to seed, as the mesh's seed understands it "

@@ -27,7 +27,7 @@ _PHONE_PARTS = (r"\+?", "[0-9]{1,3}", "[-. ]?", r"\(?", "[0-9]{2,4}", r"\)?", "[
 # (415) 555-0123, and a + with digit groups of any length: +33 1 23 45 67 89.
 _NANP_BRACKETS = r"\([0-9]{3}\) ?[0-9]{3}[-. ][0-9]{4}"
 _INTERNATIONAL = r"\+[0-9]{1,3}[-. ][0-9]{1,4}(?:[-. ][0-9]{2,4}){2,4}"
-# A match must not continue a longer token: "SKU-A4155551234", "1998-05-10-12345678" and the UUID
+# A match must not continue a longer token: "SKU-A4155551234", "2026-05-10-12345678" and the UUID
 # "36140783-7066-4551-b2a2-fb8274824373" hold no phone number, and a run of spaced digit groups (a card
 # number "4111 1111 1111 1111", a price "1 234 567.89") holds none either: a space is a boundary only
 # with no digit across it. So phone numbers and card numbers never match the same text.
@@ -88,7 +88,7 @@ def searches(value: Column) -> dict[str, Column]:
 
     A search runs only on values that can hold a match: an e-mail has an @, a card number a digit, a
     phone number a digit and a separator (+, -, ., space or bracket), a name starts with a capital and
-    has a space. Those tests are byte searches, most text (TPC-H's comments) fails them, and a regex costs
+    has a space. Those tests are byte searches, most text (free-text comments) fails them, and a regex costs
     far more: a copy of the value for the engine, then a try at every start position. The JVM evaluated
     each aggregate's input on its own here (no common subexpression), so this saving counts thrice.
     """

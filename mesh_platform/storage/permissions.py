@@ -112,7 +112,7 @@ def platform_folder(lake_root: Path) -> Path:
 
 
 def private_folder(folder: Path) -> Path:
-    """A folder of the platform user only (0700), e.g. the seed's raw TPC-H files, created if missing."""
+    """A folder of the platform user only (0700), e.g. a seed's raw generated files, created if missing."""
     _lake_folder(folder.parent)
     _ensure_dir(folder, PLATFORM)
     return folder
