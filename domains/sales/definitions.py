@@ -1,6 +1,5 @@
 from pathlib import Path
 
-from domains.sales import transforms
 from mesh_platform.product import domain_definitions
 
-defs = domain_definitions(Path(__file__).parent, transforms)
+defs = domain_definitions(Path(__file__).parent)  # contracts/ and transforms.py of this folder
