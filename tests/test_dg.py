@@ -27,8 +27,9 @@ DOMAINS = ["sales", "supply_chain", "marketing", "finance"]
 def dg_env(tmp_path_factory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("dg_home")
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
-    # The mesh's packages come from the environment (here: this checkout first on the path).
-    return {**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1",
+    # Nothing of the mesh is installed or on PYTHONPATH: the platform finds it from the folder dg runs in.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return {**env, "DAGSTER_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1",
             "MESH_LAKE_ROOT": str(tmp_path_factory.mktemp("dg_lake"))}
 
 
@@ -131,3 +132,19 @@ def test_dg_dev_in_a_domain_serves_its_products_and_checks(dg_env, tmp_path):
         assert checks == expected_checks
     finally:
         stop(process)
+
+
+def test_mesh_lint_refuses_a_code_location_dg_would_not_see(tmp_path):
+    """`mesh lint` in a mesh that is a dg workspace: a workspace.yaml location missing from dg.toml fails it."""
+    mesh = tmp_path / "mesh"
+    shutil.copytree(ROOT / "domains", mesh / "domains", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "governance", mesh / "governance", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("mesh.yaml", "workspace.yaml", "dg.toml"):
+        shutil.copyfile(ROOT / name, mesh / name)
+    mesh_cli = str(Path(sys.executable).parent / "mesh")
+    assert subprocess.run([mesh_cli, "lint"], cwd=mesh, capture_output=True, text=True).returncode == 0
+    (mesh / "dg.toml").write_text((mesh / "dg.toml").read_text().replace('    { path = "governance" },\n', ""))
+    result = subprocess.run([mesh_cli, "lint"], cwd=mesh, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "LAYOUT" in result.stdout and 'workspace.yaml loads governance.definitions but [workspace] projects lacks it' \
+        in result.stdout.replace("\n", "")

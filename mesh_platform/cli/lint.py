@@ -7,6 +7,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from mesh_platform.config import current_mesh
+from mesh_platform.dg import dg_config_errors
 from mesh_platform.governance import critical, lint_domain
 from mesh_platform.mesh import domains_dir as mesh_domains_dir, domain_names
 
@@ -20,12 +22,15 @@ def lint_command(
     base: str | None = typer.Option(None, "--base", help="Also judge versions against this git revision."),
 ) -> None:
     """Check every contract against the governance policies, without Spark. Exit 1 on any CRITICAL."""
+    mesh = None if path else current_mesh()
     path = path or mesh_domains_dir()
     names = domain or domain_names(path)
     violations = [v for d in names for v in lint_domain(path / d, base=base)]
+    # A mesh that is also a dg workspace: every code location of workspace.yaml must be a dg project.
+    layout = dg_config_errors(mesh.root) if mesh is not None and (mesh.root / "dg.toml").exists() else []
     if output == "json":
-        print(json.dumps({"violations": [v.as_dict() for v in violations],
-                          "critical": len(critical(violations))}, indent=2))
+        print(json.dumps({"violations": [v.as_dict() for v in violations], "critical": len(critical(violations)),
+                          **({"layout": layout} if layout else {})}, indent=2))
     elif violations:
         # one line per violation, never wrapped or folded: the file and field stay greppable and clickable
         console.print(f"{len(violations)} policy violations ({len(critical(violations))} critical)")
@@ -34,5 +39,8 @@ def lint_command(
             console.print(f"[{style}]{v.severity}[/{style}] {escape(v.line().split(' ', 1)[1])}", soft_wrap=True)
     else:
         console.print(f"[green]{len(names)} domains comply with every policy[/green]")
-    if critical(violations):
+    if output != "json":
+        for line in layout:
+            console.print(f"[red]LAYOUT[/red] {escape(line)}", soft_wrap=True)
+    if critical(violations) or layout:
         raise typer.Exit(1)
