@@ -10,7 +10,7 @@ import typer
 
 from mesh_platform.config import MeshConfigError
 from mesh_platform.cli import (
-    access, audit, catalog, cost, diff, health, identity, lint, materialize, odcs, read, release, seed, vacuum,
+    access, audit, catalog, cost, diff, health, identity, lint, materialize, odcs, read, release, scaffold, seed, vacuum,
 )
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("init")(scaffold.init_command)
+app.add_typer(scaffold.app, name="new")
 app.command("seed")(seed.seed_command)
 app.command("materialize")(materialize.materialize_command)
 app.command("lint")(lint.lint_command)

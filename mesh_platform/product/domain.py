@@ -116,9 +116,8 @@ def domain_definitions(
     if blocking:
         raise ContractError("\n".join(v.line() for v in blocking))
     policies = domain_policies(domain_dir)
-    contracts = {c.key: c for c in load_domain_contracts(domain_dir)}
-    if not contracts:
-        raise ContractError(f"{domain_dir / 'contracts'}: no contracts found (expected <product>.yaml files)")
+    # A new domain with sources and no product yet is a location too: its sources are observed from day one.
+    contracts = {c.key: c for c in load_domain_contracts(domain_dir)} if (domain_dir / "contracts").is_dir() else {}
     on = today()
     retired = [retired_spec(c) for c in contracts.values() if c.retired(on)]
     # Read from this folder, not the installed mesh: a domain's location is what its folder declares.
@@ -135,7 +134,7 @@ def domain_definitions(
         upstreams = resolve_dependencies(contract, domain_dir, contracts, own_bronze)
         foreign |= {key for key in upstreams if key not in contracts}
         products.append(product_asset(contract, transform, upstreams, policies, declared))
-    owner = next(iter(contracts.values())).owner
+    owner = next(iter(contracts.values())).owner if contracts else f"team:{domain}"
     # Every declared source is observed, read by a product or not: its drift shows before anyone reads it.
     sources = [source_asset(domain, declared[name], owner) for name in sorted(declared)]
     # Products of other domains appear here as stubs: lineage crosses code locations, runs do not.

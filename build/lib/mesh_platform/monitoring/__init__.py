@@ -1,0 +1,1 @@
+"""Operating the mesh: freshness alerts, and (from here on) the signals operators watch."""

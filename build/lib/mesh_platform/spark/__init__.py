@@ -1,0 +1,3 @@
+from mesh_platform.spark.resource import SparkResource, SparkUnavailable, create_session
+
+__all__ = ["SparkResource", "SparkUnavailable", "create_session"]
