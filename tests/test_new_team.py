@@ -1,6 +1,6 @@
 """A new team adopts the platform: the wheel built from this repository, installed into a fresh virtual
 environment, then `mesh init`, `mesh new domain`, a CSV source, `mesh new product`, `mesh lint`,
-`mesh materialize` and `mesh catalog`, all in a folder outside this repository.
+`mesh materialize` and `mesh catalog` (and `dagster` / `dg` loading it), all in a folder outside this repository.
 
 Nothing of this repository but the wheel is involved: the venv has no system site packages and no
 PYTHONPATH, every command runs from the new mesh's folder. The engine is the one the environment
@@ -62,7 +62,8 @@ def venv(tmp_path_factory) -> Path:
     env = {k: v for k, v in os.environ.items() if k not in NOT_PASSED}
     started = time.monotonic()
     _run(["python3", "-m", "venv", str(folder / "venv")], folder, env)
-    _run([str(folder / "venv/bin/pip"), "install", "-q", str(wheel)], folder, env, timeout=1800)
+    # As the generated pyproject depends on it: the platform with its `dg` extra.
+    _run([str(folder / "venv/bin/pip"), "install", "-q", f"{wheel}[dg]"], folder, env, timeout=1800)
     print(f"\nfresh venv + pip install of {wheel.name}: {time.monotonic() - started:.0f} s")
     return folder / "venv"
 
@@ -120,3 +121,10 @@ def test_a_new_team_publishes_its_first_product_from_the_wheel(venv, tmp_path):
     validated = _run(["dagster", "definitions", "validate", "-w", "workspace.yaml"], acme,
                      {**env, "DAGSTER_HOME": str(acme / ".dagster")})
     assert "All code locations passed validation" in validated.stdout + validated.stderr
+
+    # ... and so does `dg`, in the domain's folder (its products and checks) and over the whole mesh.
+    listed = json.loads(_run(["dg", "list", "defs", "--json"], acme / "domains/billing", env).stdout)
+    assert "billing/invoices" in {a["asset_key"] for a in listed["assets"]}
+    assert "billing/invoices:contract_primary_key" in {c["key"] for c in listed["asset_checks"]}
+    checked = _run(["dg", "check", "defs", "--use-active-venv"], acme, {**env, "VIRTUAL_ENV": str(venv)})
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from mesh_platform.cli import app
 from mesh_platform.config import find_mesh
+from mesh_platform.dg import dg_config_errors
 from mesh_platform.governance.rules import KNOWN_RULES
 
 ROOT = Path(__file__).parent.parent
@@ -106,14 +107,16 @@ def billing(acme) -> Path:
 
 def test_init_writes_a_mesh_that_lints_and_loads_its_governance_location(acme, platform_only):
     assert sorted(_tree(acme)) == [
-        ".gitignore", "README.md", "ci/run", "dagster.yaml", "domains/__init__.py", "governance/__init__.py",
-        "governance/definitions.py", "governance/policies.yaml", "mesh.yaml", "pyproject.toml", "workspace.yaml",
+        ".gitignore", "README.md", "ci/run", "dagster.yaml", "dg.toml", "domains/__init__.py", "governance/__init__.py",
+        "governance/definitions.py", "governance/dg.toml", "governance/policies.yaml", "mesh.yaml", "pyproject.toml",
+        "workspace.yaml",
     ]
     config = find_mesh(acme)
     assert (config.name, config.root, config.domains_dir, config.policies_file, config.lake_root) == (
         "acme", acme.resolve(), acme.resolve() / "domains", acme.resolve() / "governance/policies.yaml",
         acme.resolve() / ".lake")
-    assert f'"mesh-platform=={metadata.version("mesh-platform")}"' in (acme / "pyproject.toml").read_text()
+    assert f'"mesh-platform[dg]=={metadata.version("mesh-platform")}"' in (acme / "pyproject.toml").read_text()
+    assert dg_config_errors(acme) == []  # a dg workspace whose projects are workspace.yaml's locations
     # the council's defaults cover every rule the platform enforces, each at CRITICAL
     policies = yaml.safe_load((acme / "governance/policies.yaml").read_text())["rules"]
     assert set(policies) == KNOWN_RULES and {p["severity"] for p in policies.values()} == {"CRITICAL"}
@@ -139,8 +142,9 @@ def test_new_domain_adds_a_location_that_loads_without_products(acme, platform_o
     assert result.exit_code == 0, result.output
     assert "domains/billing/sources.yaml" in result.output
     domain = acme / "domains" / "billing"
-    assert sorted(_tree(domain)) == ["__init__.py", "contracts/README.md", "definitions.py", "policies.yaml",
-                                     "sources.yaml", "transforms.py"]
+    assert sorted(_tree(domain)) == ["__init__.py", "contracts/README.md", "definitions.py", "dg.toml",
+                                     "policies.yaml", "sources.yaml", "transforms.py"]
+    assert dg_config_errors(acme) == []  # listed in the root dg.toml as well
     assert (domain / "definitions.py").read_text().count("\n") <= 6
     assert "only tighten" in (domain / "policies.yaml").read_text()
     workspace = (acme / "workspace.yaml").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mesh_platform.dg import PROJECT_TOML, workspace_toml
 from mesh_platform.scaffold import ScaffoldError, platform_version, render, write_new
 
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")  # a Python package (PEP 508) name
@@ -40,4 +41,6 @@ def init_mesh(folder: Path, name: str | None = None, domains: str = "domains") -
     values = {"name": name, "domains": domains, "domains_package": ".".join(Path(domains).parts),
               "platform_version": platform_version()}
     planned = {folder / path.format(domains=domains): render(template, **values) for template, path in FILES.items()}
+    # Also a dg workspace (README, "The `dg` workflow"): each code location's folder is a dg project.
+    planned |= {folder / "dg.toml": workspace_toml(["governance"]), folder / "governance" / "dg.toml": PROJECT_TOML}
     return write_new(planned, executable=(folder / "ci" / "run",))

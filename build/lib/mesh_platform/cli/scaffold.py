@@ -55,7 +55,8 @@ def new_domain_command(name: str = typer.Argument(..., help="lower_snake_case, e
 @app.command("product")
 def new_product_command(
     product: str = typer.Argument(..., help="DOMAIN.NAME, e.g. billing.invoices"),
-    from_source: str | None = typer.Option(None, "--from-source", help="A source of the domain (sources.yaml) to take the columns from."),
+    from_source: str | None = typer.Option(
+        None, "--from-source", help="A source of the domain (sources.yaml) to take the columns from."),
 ) -> None:
     """Add a product: a contract skeleton that complies with the policies, and its transform stub."""
     from mesh_platform.scaffold.product import new_product

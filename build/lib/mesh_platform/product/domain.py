@@ -22,7 +22,7 @@ from mesh_platform.config import use_mesh_of
 from mesh_platform.contracts import Contract, ContractError, load_domain_contracts
 from mesh_platform.contracts.lifecycle import deprecation_notice, today
 from mesh_platform.governance import critical, domain_policies, lint_domain
-from mesh_platform.mesh import bronze_tables, domain_contracts
+from mesh_platform.mesh import bronze_tables, domain_contracts, domain_module
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
 from mesh_platform.product.refresh import domain_refresh_job, mesh_refresh_sensor
@@ -97,13 +97,19 @@ def upstream_stub(product: str) -> AssetSpec:
 
 
 def domain_definitions(
-    domain_dir: Path, transforms: ModuleType, extra_assets: Sequence[AssetsDefinition | AssetSpec] = ()
+    domain_dir: Path, transforms: ModuleType | None = None, extra_assets: Sequence[AssetsDefinition | AssetSpec] = ()
 ) -> Definitions:
     """The domain's code location: its products, bronze tables and stubs of what it consumes, plus
-    `extra_assets` (keyed [domain, ...]), under resources bound to the domain; LocationError otherwise."""
+    `extra_assets` (keyed [domain, ...]), under resources bound to the domain; LocationError otherwise.
+    `transforms`: the module of its transform functions (default: the folder's transforms.py, imported as
+    `<domains package>.<domain>.transforms`, so definitions.py loads however it is imported: dagster, dg)."""
     domain_dir = Path(domain_dir)
     domain = domain_dir.name
     use_mesh_of(domain_dir)  # its mesh (policies, other domains, lake) is the one above its folder
+    if transforms is None:
+        transforms = domain_module(domain, "transforms")
+        if transforms is None:
+            raise ContractError(f"{domain_dir / 'transforms.py'}: missing; it holds one function per product")
     # Governance as code: no product breaks a policy, and the majors of a product fit together (VERSION-002);
     # lint first, so that a broken policy file or a dependency cycle is its one line, not a traceback.
     blocking = critical(lint_domain(domain_dir))

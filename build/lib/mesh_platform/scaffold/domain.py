@@ -9,6 +9,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from mesh_platform.config import MeshConfig
+from mesh_platform.dg import PROJECT_TOML, add_to_workspace
 from mesh_platform.scaffold import ScaffoldError, check_name, render, write_new
 
 WORKSPACE = "workspace.yaml"
@@ -61,6 +62,10 @@ def new_domain(mesh: MeshConfig, name: str) -> list[Path]:
         raise ScaffoldError(f"domain {name!r} already exists ({folder}): choose another name")
     values = {"domain": name, "domains_package": mesh.domains_package}
     workspace = workspace_with(mesh, name, f"{mesh.domains_package}.{name}.definitions")
-    written = write_new({folder / path: render(template, **values) for template, path in FILES.items()})
+    planned = {folder / path: render(template, **values) for template, path in FILES.items()}
+    written = write_new(planned | {folder / "dg.toml": PROJECT_TOML})
     (mesh.root / WORKSPACE).write_text(workspace)
-    return [*written, mesh.root / WORKSPACE]
+    written.append(mesh.root / WORKSPACE)
+    if (mesh.root / "dg.toml").exists():  # the mesh is a dg workspace: list the new project there too
+        written.append(add_to_workspace(mesh.root, Path(mesh.domains, name).as_posix()))
+    return written

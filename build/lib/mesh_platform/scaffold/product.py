@@ -117,7 +117,8 @@ def contract_text(domain: str, name: str, source: Source | None, columns: list[P
         f"owner: team:{domain}",
         f"kind: {'source-aligned' if source else 'aggregate'}",
         "description: >",
-        f"  {name.replace('_', ' ').capitalize()} of the {domain} domain, one row per {entity(name).replace('_', ' ')},",
+        f"  {name.replace('_', ' ').capitalize()} of the {domain} domain, "
+        f"one row per {entity(name).replace('_', ' ')},",
         f"  built from {origin}. Say what a row means, what it is for and who should read it.",
         f"primary_key: [{key}]",
         f"sources: [{source.name}]" if source else "sources: []  # the domain's sources it reads (sources.yaml)",
@@ -186,8 +187,8 @@ def new_product(mesh: MeshConfig, product: str, from_source: str | None = None) 
     contract_file, transforms_file = folder / "contracts" / f"{name}.yaml", folder / "transforms.py"
     existing = transforms_file.read_text() if transforms_file.is_file() else ""
     if contract_file.exists() or re.search(rf"^def {name}\(", existing, re.M):
-        raise ScaffoldError(f"product {domain}.{name} already exists ({contract_file if contract_file.exists() else transforms_file}): "
-                            "choose another name")
+        where = contract_file if contract_file.exists() else transforms_file
+        raise ScaffoldError(f"product {domain}.{name} already exists ({where}): choose another name")
     try:
         sources, policies = load_domain_sources(folder), domain_policies(folder)
     except (ContractError, PolicyError) as exc:
@@ -195,8 +196,8 @@ def new_product(mesh: MeshConfig, product: str, from_source: str | None = None) 
     source = None
     if from_source is not None:
         if from_source not in sources:
-            raise ScaffoldError(f"{from_source!r} is not a source of {domain} (its sources: {', '.join(sources) or 'none'}): "
-                                f"declare it in {folder / 'sources.yaml'}")
+            raise ScaffoldError(f"{from_source!r} is not a source of {domain} (its sources: "
+                                f"{', '.join(sources) or 'none'}): declare it in {folder / 'sources.yaml'}")
         source = sources[from_source]
     columns = (product_columns(source, policies) if source
                else [ProductColumn(f"{entity(name)}_id", ID_TYPE, None, None)])
