@@ -2,8 +2,8 @@
 
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dagster import (
@@ -27,17 +27,13 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mesh_platform.access.reader import open_product
-from mesh_platform.checks import UPSTREAM_CHECK, CheckOutcome, ContractReport, check_specs, evaluate_contract
-from mesh_platform.checks.drift import (dated_columns, distribution_outcome, drift_metrics, metric_history,
-                                        observed_distribution, previous_rows, schema_outcome)
-from mesh_platform.checks.names import SCHEMA_CHECK
-from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
+from mesh_platform.checks import ContractReport, check_specs
+from mesh_platform.checks.drift import metric_history
+from mesh_platform.checks.sequence import check_build
 from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle, today
 from mesh_platform.contracts.model import Contract
-from mesh_platform.contracts.revisions import PublishedTable, contract_metadata, published_table
+from mesh_platform.contracts.revisions import contract_metadata
 from mesh_platform.governance import Policies, domain_policies, lint_contract
-from mesh_platform.governance.gate import PiiProbe, governance_outcome
-from mesh_platform.governance.versioning import version_violations
 from mesh_platform.monitoring.observe import BuildObservation, BuildRun, Dataset, dataset
 from mesh_platform.mesh import DOMAINS_DIR, domain_sources
 from mesh_platform.product.automation import product_condition
@@ -92,14 +88,6 @@ def with_audit_columns(
     df = df.withColumn("_computed_at", stamp).withColumn("_product_version", F.lit(contract.version))
     declared = [c for c in contract.published_columns if c in df.columns]
     return df.select(*declared, *[c for c in df.columns if c not in contract.published_columns])
-
-
-def _upstream_outcome(sources: list[UpstreamVersion]) -> CheckOutcome:
-    degraded = {s.product: f"{s.state}: {s.detail}" for s in sources if s.degraded}
-    return CheckOutcome(
-        UPSTREAM_CHECK, passed=not degraded, critical=False, description=UPSTREAM_DESCRIPTION,
-        metadata={"read": [s.label for s in sources], "degraded": degraded},
-    )
 
 
 def _check_results(report: ContractReport, key, publishes: bool) -> Iterator[AssetCheckResult]:
@@ -181,39 +169,6 @@ def _input_datasets(contract: Contract, upstreams: Mapping[str, Contract], lake_
         for s in read
     ]
     return bronze + consumed
-
-
-def _published_version_violations(contract: Contract, published: PublishedTable | None, where: str) -> list:
-    """VERSION-001 against the contract the table's current version was published under."""
-    if published is None:
-        return []
-    return version_violations(published.contract, contract, where, f"published Delta v{published.version}")
-
-
-def check_build(
-    df: DataFrame, contract: Contract, *, policies: Policies, static: list, where: str, lake_root: Path,
-    read: list[UpstreamVersion], history: dict[str, list[float]], after_pass: Callable[[], None] | None = None,
-    as_of: date | None = None,
-) -> tuple[ContractReport, dict[str, float]]:
-    """Every check of a persisted build: the contract's aggregation (the pass that computes the build,
-    then `after_pass`), the key groupings, the governance gate, upstream health and drift.
-
-    `static`: the contract's lint violations; `history`: drift.metric_history of the product; `as_of`:
-    the run's as-of date, for the contract's date bounds. Returns the report and the drift metrics with
-    their bands (materialization metadata).
-    """
-    probe = PiiProbe.for_frame(df, contract, expected_rows=previous_rows(history))
-    report = evaluate_contract(df, contract, [*probe.metrics(), *drift_metrics(contract, df)], after_pass, as_of)
-    published = published_table(lake_root, contract)  # the version this build would replace
-    static = static + _published_version_violations(contract, published, where)
-    report.outcomes.append(governance_outcome(df, contract, report, probe, policies, static))
-    if contract.dependencies:
-        report.outcomes.append(_upstream_outcome(read))
-    observed = observed_distribution(contract, df, report.metrics, report.row_count)
-    distribution, bands = distribution_outcome(observed, history, dated_columns(contract))
-    contract_drift = report.outcome(SCHEMA_CHECK).metadata
-    report.outcomes += [schema_outcome(df, contract, published, contract_drift), distribution]
-    return report, {**observed, **bands}
 
 
 def product_asset(
