@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.governance.pii import PATTERNS, classify, find, searches
 from mesh_platform.product.factory import bronze_spec, product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
 
 SAMPLE = Path(__file__).parent / "data" / "pii_labelled_sample.csv"

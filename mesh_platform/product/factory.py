@@ -38,7 +38,8 @@ from mesh_platform.contracts.revisions import PublishedTable, contract_metadata,
 from mesh_platform.governance import Policies, domain_policies, lint_contract
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
 from mesh_platform.governance.versioning import version_violations
-from mesh_platform.monitoring.observe import BuildObservation, BuildRun, Dataset, dataset
+from mesh_platform.monitoring.lineage import BuildRun, Dataset, dataset
+from mesh_platform.monitoring.observe import BuildObservation
 from mesh_platform.mesh import DOMAINS_DIR, domain_sources
 from mesh_platform.product.automation import product_condition
 from mesh_platform.product.build import BuildContext, Transform

@@ -22,7 +22,8 @@ from mesh_platform.access.binding import DomainBound
 from mesh_platform.access.policy import AccessDenied
 from mesh_platform.access.reader import open_product
 from mesh_platform.mesh import domain_contracts, domain_sources
-from mesh_platform.monitoring.observe import dataset, open_observation
+from mesh_platform.monitoring.lineage import dataset
+from mesh_platform.monitoring.observe import open_observation
 from mesh_platform.sources import Source
 from mesh_platform.sources.assets import declared_source
 from mesh_platform.sources.observe import read_source
