@@ -129,7 +129,7 @@ class ProductBench:
     def build(self, cached: bool = True):
         """The product's DataFrame; `cached`: persisted (not computed: the first action computes it)."""
         from mesh_platform.product.build import BuildContext
-        from mesh_platform.product.factory import with_audit_columns
+        from mesh_platform.product.materialize import with_audit_columns
         from mesh_platform.settings import default_as_of
 
         ctx = BuildContext(self.spark, default_as_of(), self.sources, self.products)
@@ -139,7 +139,7 @@ class ProductBench:
     def checks(self, df, jobs: SparkJobs) -> None:
         """factory.product_asset's build and check phases: the factory's own check_build."""
         from mesh_platform.checks.drift import metric_history
-        from mesh_platform.product.factory import check_build
+        from mesh_platform.product.materialize import check_build
 
         history = metric_history(self.instance, self.key)
         jobs.begin("pass")  # the build, computed by the row-level checks' aggregation

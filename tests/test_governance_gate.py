@@ -122,7 +122,7 @@ def test_pii_probe_samples_large_tables_and_still_finds_the_column(spark):
 
     from mesh_platform.checks import evaluate_contract
     from mesh_platform.governance.gate import SAMPLE_ROWS, PiiProbe
-    from mesh_platform.product.factory import with_audit_columns
+    from mesh_platform.product.materialize import with_audit_columns
 
     rows = 100_000
     df = spark.range(rows).select(
