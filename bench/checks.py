@@ -129,7 +129,7 @@ class ProductBench:
     def build(self, cached: bool = True):
         """The product's DataFrame; `cached`: persisted (not computed: the first action computes it)."""
         from mesh_platform.product.build import BuildContext
-        from mesh_platform.product.factory import with_audit_columns
+        from mesh_platform.product.materialize import with_audit_columns
         from mesh_platform.settings import default_as_of
 
         ctx = BuildContext(self.spark, default_as_of(), self.sources, self.products)

@@ -16,7 +16,7 @@ from mesh_platform.checks.metrics import Extreme, MetricPlan, NullCount, RowCoun
 from mesh_platform.checks.sequence import check_build
 from mesh_platform.governance.gate import PiiProbe
 from mesh_platform.governance.policies import Policies, load_policy_file
-from mesh_platform.product.factory import with_audit_columns
+from mesh_platform.product.materialize import with_audit_columns
 
 POLICIES = Policies(load_policy_file(Path(__file__).parents[1] / "governance" / "policies.yaml").rules)
 

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.governance.pii import PATTERNS, classify, find, searches
 from mesh_platform.product.factory import bronze_spec, product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
 
 SAMPLE = Path(__file__).parent / "data" / "pii_labelled_sample.csv"
@@ -135,7 +135,7 @@ def test_pii_probe_samples_large_tables_and_still_finds_the_column(spark):
 
     from mesh_platform.checks import evaluate_contract
     from mesh_platform.governance.gate import SAMPLE_ROWS, PiiProbe
-    from mesh_platform.product.factory import with_audit_columns
+    from mesh_platform.product.materialize import with_audit_columns
 
     rows = 100_000
     df = spark.range(rows).select(

@@ -28,6 +28,7 @@ from mesh_platform.checks.names import DISTRIBUTION_DRIFT_CHECK, SCHEMA_DRIFT_CH
 from mesh_platform.checks.specs import DISTRIBUTION_DRIFT_DESCRIPTION, SCHEMA_DRIFT_DESCRIPTION
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.revisions import PublishedTable
+from mesh_platform.monitoring.records import builds
 
 HISTORY = 20  # materializations the band is learned from
 MIN_HISTORY = 3  # fewer: the band is still being learned, the check passes
@@ -119,8 +120,6 @@ def dated_columns(contract: Contract) -> set[str]:
 
 def metric_history(instance: DagsterInstance, key: AssetKey) -> dict[str, list[float]]:
     """The drift metrics of the product's latest builds, newest first (renewals carry none: skipped)."""
-    from mesh_platform.product.records import builds  # here: the product package imports this module
-
     found: dict[str, list[float]] = {}
     for record in builds(instance, key, HISTORY):
         for name, value in record.asset_materialization.metadata.items():

@@ -9,7 +9,7 @@ console = Console()
 
 def materialize_command(
     select: list[str] = typer.Option([], "--select", "-s", help="DOMAIN or DOMAIN/PRODUCT; repeatable."),
-    as_of: str | None = typer.Option(None, "--as-of", help="As-of date, YYYY-MM-DD (default 1998-08-02)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="As-of date, YYYY-MM-DD (default: MESH_AS_OF, else the mesh's as_of)."),
 ) -> None:
     """Materialize products through Dagster (one run per domain, upstream domains first)."""
     from mesh_platform import runner

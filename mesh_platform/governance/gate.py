@@ -23,9 +23,10 @@ from mesh_platform.checks.names import GOVERNANCE_CHECK
 from mesh_platform.checks.specs import GOVERNANCE_DESCRIPTION
 from mesh_platform.contracts.model import Column as ContractColumn
 from mesh_platform.contracts.model import Contract
-from mesh_platform.governance.lint import Violation, lint_contract
+from mesh_platform.governance.lint import lint_contract
 from mesh_platform.governance.pii import PATTERNS, WHOLE_VALUE_KINDS, luhn_valid, mask, searches
 from mesh_platform.governance.policies import Policies, RulePolicy
+from mesh_platform.governance.violations import Violation
 
 SAMPLE_ROWS, HASH_BUCKETS = 20_000, 1_000_000
 PII_RULE = "SECURITY-002"

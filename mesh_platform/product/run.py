@@ -25,7 +25,7 @@ class ProductRun(ConfigurableResource, DomainBound):
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"as_of {value!r} is not a date; write YYYY-MM-DD, e.g. 1998-08-02") from None
+            raise ValueError(f"as_of {value!r} is not a date; write YYYY-MM-DD, e.g. 2024-01-31") from None
         return value
 
     lake_root: str = Field(description="Root of the lake that products are read from and published to.")

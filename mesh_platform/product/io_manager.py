@@ -1,4 +1,9 @@
-"""The Delta IO manager for PySpark DataFrames, on dagster-deltalake's type-handler extension point."""
+"""The publish boundary: the Delta IO manager of product builds (a dagster-deltalake type handler).
+
+Every publish passes here: the binding to the location's domain, one atomic Delta commit recording the
+contract, the end of the build's observation (lineage COMPLETE, cost); every input load reads through the
+same access policy, masking and audit as any platform read.
+"""
 
 
 from collections.abc import Sequence
@@ -21,14 +26,17 @@ from mesh_platform import settings
 from mesh_platform.access.binding import DomainBound
 from mesh_platform.access.policy import AccessDenied
 from mesh_platform.access.reader import open_product
+from mesh_platform.contracts.revisions import contract_metadata
 from mesh_platform.mesh import domain_contracts, domain_sources
-from mesh_platform.monitoring.observe import dataset, open_observation
+from mesh_platform.monitoring.lineage import dataset
+from mesh_platform.monitoring.observe import open_observation
+from mesh_platform.product.build import Publication
 from mesh_platform.sources import Source
 from mesh_platform.sources.assets import declared_source
 from mesh_platform.sources.observe import read_source
 from mesh_platform.spark import SparkResource
 from mesh_platform.storage.delta import read_delta, write_delta
-from mesh_platform.storage.layout import BRONZE, GOLD, bronze_path, io_schema, product_path
+from mesh_platform.storage.layout import BRONZE, GOLD, bronze_path, io_schema, product_key, product_path
 
 COLUMN_SCHEMA = "dagster/column_schema"
 
@@ -55,9 +63,13 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         self._binding = binding
 
     def handle_output(
-        self, context: OutputContext, table_slice: TableSlice, obj: DataFrame, connection: TableConnection
+        self, context: OutputContext, table_slice: TableSlice, obj: Publication | DataFrame,
+        connection: TableConnection,
     ):
+        """Commits a product build's Publication with its contract, or a plain DataFrame (an asset assembled
+        outside a domain folder) without one."""
         key = context.asset_key
+        df, contract = (obj.df, obj.contract) if isinstance(obj, Publication) else (obj, None)
         domain = self._binding.require_own([key], "publish")  # never into another domain's folder
         own = product_path(self._lake_root, domain, key.path[-1])
         if len(key.path) != 2 or Path(connection.table_uri) != own:  # the `schema` metadata must not redirect it
@@ -65,24 +77,25 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
                 f"{key.to_user_string()} publishes only to {own} (asset key [\"{domain}\", name], "
                 f"metadata schema {io_schema(domain, GOLD)!r}), not to {connection.table_uri}"
             )
-        definition_metadata = context.definition_metadata or {}
+        if contract is not None and product_key(contract.domain, contract.asset_name) != key:
+            raise AccessDenied(f"{key.to_user_string()} may not publish under the contract of {contract.key}")
         commit_metadata = {
             "dagster.run_id": context.run_id,
             "dagster.asset_key": context.asset_key.to_user_string(),
-            **{str(k): str(v) for k, v in (definition_metadata.get("commit_metadata") or {}).items()},
+            **(contract_metadata(contract) if contract is not None else {}),  # the contract, whole
         }
         observation = open_observation(context.run_id, ".".join(context.asset_key.path))
         try:
-            commit = write_delta(obj, connection.table_uri, commit_metadata)
+            commit = write_delta(df, connection.table_uri, commit_metadata)
         except Exception as exc:  # nothing committed: the previous version stays current
             if observation:
                 observation.failed(f"Delta commit failed: {exc}")
             raise
-        observed = observation.completed(dataset(commit.uri, commit.version, obj), commit.row_count,
+        observed = observation.completed(dataset(commit.uri, commit.version, df), commit.row_count,
                                          commit.size_bytes) if observation else {}
         return {
             "dagster/row_count": MetadataValue.int(commit.row_count),
-            COLUMN_SCHEMA: MetadataValue.table_schema(_described_schema(obj, definition_metadata)),
+            COLUMN_SCHEMA: MetadataValue.table_schema(_described_schema(df, context.definition_metadata or {})),
             "dagster/table_name": ".".join(context.asset_key.path),
             "dagster/uri": MetadataValue.path(commit.uri),
             "delta_version": MetadataValue.int(commit.version),
@@ -128,7 +141,7 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
 
     @property
     def supported_types(self) -> Sequence[type[object]]:
-        return [DataFrame]
+        return [DataFrame, Publication]  # loads are DataFrames (default_load_type)
 
 
 class MeshDeltaIOManager(DeltaLakeIOManager, DomainBound):
