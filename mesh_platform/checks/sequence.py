@@ -32,7 +32,7 @@ from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.revisions import PublishedTable, published_table
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
-from mesh_platform.governance.lint import Violation
+from mesh_platform.governance.violations import Violation
 from mesh_platform.governance.policies import Policies
 from mesh_platform.governance.versioning import version_violations
 
