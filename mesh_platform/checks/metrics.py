@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
@@ -40,10 +40,9 @@ class Subexpressions:
 class Metric:
     """One aggregate of the plan. Subclasses are frozen dataclasses: equal metrics are the same metric."""
 
-    kind: ClassVar[str]
-
     @property
     def alias(self) -> str:
+        """The field of the aggregated Row holding the value: unique in a plan, kind first."""
         raise NotImplementedError
 
     def expression(self, shared: Subexpressions) -> SparkColumn:
@@ -61,11 +60,9 @@ def count_if(condition: SparkColumn) -> SparkColumn:
 
 @dataclass(frozen=True)
 class RowCount(Metric):
-    kind: ClassVar[str] = "rows"
-
     @property
     def alias(self) -> str:
-        return self.kind
+        return "rows"
 
     def expression(self, shared: Subexpressions) -> SparkColumn:
         return F.count(F.lit(1))
@@ -79,11 +76,10 @@ class NullCount(Metric):
     """Rows where `column` is null (0 on an empty build)."""
 
     column: str
-    kind: ClassVar[str] = "nulls"
 
     @property
     def alias(self) -> str:
-        return f"{self.kind}__{self.column}"
+        return f"nulls__{self.column}"
 
     def expression(self, shared: Subexpressions) -> SparkColumn:
         return count_if(F.col(self.column).isNull())
@@ -118,11 +114,10 @@ class RuleViolations(Metric):
     rule: QualityRule
     bound: Any = None
     as_date: bool = False
-    kind: ClassVar[str] = "violations"
 
     @property
     def alias(self) -> str:
-        return f"{self.kind}__{rule_check_name(self.rule.rule, self.rule.column)}"
+        return f"violations__{rule_check_name(self.rule.rule, self.rule.column)}"
 
     def condition(self) -> SparkColumn:
         """True on the rows that break the rule (the examples shown for a failure are such rows)."""
