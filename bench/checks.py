@@ -5,7 +5,7 @@
 One `mesh materialize` publishes the mesh (consumed products must exist, with their Dagster records),
 then in one Spark session in this process, for each product and run:
   (a) build alone: transform + audit columns, persisted and counted into Spark's cache;
-  (b) checked build: the factory's own check_build on the same persisted build, computed by the checks'
+  (b) checked build: checks/sequence.check_build on the same persisted build, computed by the checks'
       aggregation (row rules, PII probe, drift metrics), then the key groupings, governance gate and
       drift. The checks' cost is (b) - (a), paired per run;
   (c) one job per rule, as the reference text validates: one count per contract column's nulls and per
@@ -129,7 +129,7 @@ class ProductBench:
     def build(self, cached: bool = True):
         """The product's DataFrame; `cached`: persisted (not computed: the first action computes it)."""
         from mesh_platform.product.build import BuildContext
-        from mesh_platform.product.factory import with_audit_columns
+        from mesh_platform.product.materialize import with_audit_columns
         from mesh_platform.settings import default_as_of
 
         ctx = BuildContext(self.spark, default_as_of(), self.sources, self.products)
@@ -137,9 +137,9 @@ class ProductBench:
         return df.persist() if cached else df
 
     def checks(self, df, jobs: SparkJobs) -> None:
-        """factory.product_asset's build and check phases: the factory's own check_build."""
+        """factory.product_asset's build and check phases: the check sequence (checks/sequence.py)."""
         from mesh_platform.checks.drift import metric_history
-        from mesh_platform.product.factory import check_build
+        from mesh_platform.checks.sequence import check_build
 
         history = metric_history(self.instance, self.key)
         jobs.begin("pass")  # the build, computed by the row-level checks' aggregation

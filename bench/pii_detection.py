@@ -31,8 +31,7 @@ def _table(title: str, scores: dict) -> None:
 
 
 def _probe_cost(spark, scale: float, runs: int) -> None:
-    from pyspark.sql import functions as F
-
+    from mesh_platform.checks.metrics import MetricPlan, RowCount
     from mesh_platform.governance.gate import PiiProbe
     from domains.seeding.tpch import generate
 
@@ -44,10 +43,11 @@ def _probe_cost(spark, scale: float, runs: int) -> None:
         probe = PiiProbe([f.name for f in df.schema.fields if f.dataType.simpleString() == "string"])
         timings = {}
         for label, metrics in (("count", []), ("count+probe", probe.metrics())):
+            plan = MetricPlan([RowCount(), *metrics])
             seconds = []
             for _ in range(runs):
                 started = time.perf_counter()
-                df.agg(F.count(F.lit(1)), *metrics).collect()
+                plan.compute(df)
                 seconds.append(time.perf_counter() - started)
             timings[label] = statistics.median(seconds)
         added = timings["count+probe"] - timings["count"]

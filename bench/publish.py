@@ -109,7 +109,7 @@ def run(args) -> list[dict]:
     from mesh_platform.contracts.revisions import contract_metadata
     from mesh_platform.mesh import domain_module, find_contract
     from mesh_platform.product.build import BuildContext
-    from mesh_platform.product.factory import with_audit_columns
+    from mesh_platform.product.materialize import with_audit_columns
     from mesh_platform.settings import arrow_write_max_bytes, default_as_of
     from mesh_platform.spark import SparkResource
     from mesh_platform.storage.delta import read_delta, write_path

@@ -29,7 +29,7 @@ from dagster._daemon.sensor import execute_sensor_iteration
 from deltalake import DeltaTable, write_deltalake
 
 from mesh_platform.mesh import all_contracts, domain_names
-from mesh_platform.product.records import DATA_TIME, STILL_CURRENT
+from mesh_platform.monitoring.records import DATA_TIME, STILL_CURRENT
 from mesh_platform.storage.layout import BRONZE, bronze_path
 
 INSTANCE_YAML = """\

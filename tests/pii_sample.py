@@ -190,6 +190,7 @@ def column_level(spark, columns: list[LabelledColumn], thresholds=None) -> tuple
     """The gate's own decision (PiiProbe in one aggregation) per column: (scores, findings)."""
     from pyspark.sql.types import StringType, StructField, StructType
 
+    from mesh_platform.checks.metrics import MetricPlan
     from mesh_platform.governance.gate import PiiProbe, PiiThresholds
     from mesh_platform.governance.policies import council_policies_file, load_policy_file
 
@@ -199,8 +200,7 @@ def column_level(spark, columns: list[LabelledColumn], thresholds=None) -> tuple
     schema = StructType([StructField(n, StringType()) for n in names])
     df = spark.createDataFrame(list(zip(*(c.values for c in columns))), schema)
     probe = PiiProbe(names)
-    row = df.agg(*probe.metrics()).collect()[0]
-    found = probe.findings(row, thresholds)
+    found = probe.findings(MetricPlan(probe.metrics()).compute(df), thresholds)
     by_label = {c.name: found.get(n) for c, n in zip(columns, names)}
     scores = score([(c.label, (by_label[c.name] or {}).get("kind")) for c in columns])
     return scores, by_label

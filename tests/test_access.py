@@ -27,7 +27,7 @@ from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.mesh import domains_dir, find_contract
 from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.factory import product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import product_path, write_arrow
 
 CLV = "sales.customer_lifetime_value"

@@ -20,7 +20,7 @@ from mesh_platform.checks import (
 )
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.checks.names import DISTRIBUTION_DRIFT_CHECK, SCHEMA_DRIFT_CHECK
-from mesh_platform.product.factory import with_audit_columns
+from mesh_platform.product.materialize import with_audit_columns
 
 CONTRACT = parse_contract(
     {

@@ -148,7 +148,7 @@ def test_publish_records_the_contract_and_refuses_a_version_that_does_not_fit(la
     from pyspark.sql import functions as F
 
     from mesh_platform.product.factory import bronze_spec, product_asset
-    from mesh_platform.resources import platform_resources
+    from mesh_platform.product.resources import platform_resources
     from mesh_platform.storage import bronze_path, product_path, write_arrow
 
     write_arrow(pa.table({"item_id": ["a", "b"]}), bronze_path(lake_root, "stock", "items"))

@@ -20,8 +20,9 @@ from mesh_platform.checks.names import ROW_COUNT_CHECK
 from mesh_platform.contracts.diff import diff
 from mesh_platform.contracts.loader import ContractError, parse_contract
 from mesh_platform.contracts.odcs import from_odcs, odcs_schema_errors, to_odcs
-from mesh_platform.product.factory import bronze_spec, product_asset, with_audit_columns
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.factory import bronze_spec, product_asset
+from mesh_platform.product.materialize import with_audit_columns
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
 
 AS_OF = date(1998, 8, 2)  # the platform's default as-of date, which the runs below use

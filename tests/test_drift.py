@@ -10,7 +10,7 @@ from deltalake import DeltaTable, write_deltalake
 from mesh_platform.checks.drift import MIN_HISTORY, learn_band
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.product.factory import bronze_spec, product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
 
 PARCELS = {

@@ -35,3 +35,21 @@ def test_governance_location_sees_every_product_as_upstream():
     graph = defs.resolve_asset_graph()
     parents = graph.get(AssetKey(["governance", "compliance"])).parent_keys
     assert len(parents) == 11 and AssetKey(["marketing", "unified_customer_view"]) in parents
+
+
+def test_a_failed_contract_check_judging_a_policy_counts_against_compliance(mesh_published, instance):
+    """The gate leaves schema, null and key breaches to the contract checks (reported once, there), so
+    compliance reads those checks' verdicts too."""
+    key = AssetKey(["finance", "revenue_by_nation"])
+
+    def schema_check(passed: bool) -> None:
+        instance.report_runless_asset_event(AssetCheckEvaluation(
+            asset_key=key, check_name="contract_schema", passed=passed, metadata={},
+            severity=AssetCheckSeverity.ERROR))
+
+    schema_check(False)  # the governance report of that build passed: nothing of its own to say
+    degraded = _materialize(instance)
+    assert degraded["compliance_finance"] == 1 / 2
+    assert "| finance.revenue_by_nation | no | 0 | failed |" in degraded["products"]
+    schema_check(True)  # a later build with the contract's columns
+    assert _materialize(instance)["compliance_finance"] == 1.0

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.governance.pii import PATTERNS, classify, find, searches
 from mesh_platform.product.factory import bronze_spec, product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
 
 SAMPLE = Path(__file__).parent / "data" / "pii_labelled_sample.csv"
@@ -65,12 +65,22 @@ def test_undeclared_pii_blocks_the_commit_and_downstream(lake_root, instance, sp
     assert {e.step_key for e in leaked.all_events if e.event_type_value == "STEP_START"} == {"crm__contacts"}
 
 
-def test_extra_column_breaking_interop_is_reported_with_every_violation(lake_root, instance, spark):
+def _checks(result, product="contacts"):
+    return {c.check_name: c for c in result.get_asset_check_evaluations() if c.asset_key.path[-1] == product}
+
+
+def test_an_extra_column_is_reported_by_the_schema_check_and_its_interop_breach_by_the_gate(
+        lake_root, instance, spark):
     result = _publish(lake_root, instance, ["a", "b"], contacted_at=["2024-01-01", "2024-01-02"])
-    violations = {(v["rule"], v["field"]) for v in _report(result).metadata["violations"].value}
-    assert ("SCHEMA-001", "contacted_at") in violations
-    assert any(rule == "INTEROP-001" for rule, _ in violations)
-    assert not result.success
+    checks = _checks(result)
+    assert checks["contract_schema"].metadata["extra"].value == ["contacted_at"]  # the schema's owner
+    report = checks["governance_report"]
+    violations = {(v["rule"], v["field"]) for v in report.metadata["violations"].value}
+    # the gate says what only it judges (contacted_at is named as a UTC timestamp but holds text),
+    # located by the column, and not the extra column itself again
+    assert violations == {("INTEROP-001", "contacted_at")}
+    assert "SCHEMA-001" in report.metadata["judged_by_contract_checks"].value
+    assert not result.success and not report.passed
 
 
 def _labelled():
@@ -107,14 +117,17 @@ def test_spark_patterns_decide_like_the_python_detector(spark):
         assert {k: row[k] for k in PATTERNS if row[k] is not None} == find(row["value"]), row["value"]
 
 
-def test_completeness_and_key_breaches_are_listed_in_the_governance_report(lake_root, instance, spark):
+def test_null_and_key_breaches_are_reported_once_by_the_contract_checks_not_the_gate(lake_root, instance, spark):
     write_arrow(pa.table({"contact_id": ["c1", "c1", None], "contact_note": ["a", "b", "c"]}),
                 bronze_path(lake_root, "crm", "contacts"))
     result = materialize(ASSETS, resources=platform_resources("crm"), instance=instance, raise_on_error=False)
-    violations = {(v["rule"], v["message"]) for v in _report(result).metadata["violations"].value}
-    assert ("QUALITY-001", "1 nulls in required column contact_id") in violations
-    assert ("QUALITY-003", "2 duplicate key rows") in violations
-    assert not result.success
+    checks = _checks(result)
+    assert checks["contract_nullability"].metadata["null_counts"].value == {"contact_id": 1}
+    assert checks["contract_primary_key"].metadata["duplicate_rows"].value == 2
+    assert not checks["contract_nullability"].passed and not checks["contract_primary_key"].passed
+    report = checks["governance_report"]
+    assert report.passed and report.metadata["violations"].value == []  # nothing of its own to say
+    assert not result.success  # refused by the contract checks all the same
 
 
 def test_pii_probe_samples_large_tables_and_still_finds_the_column(spark):
@@ -122,7 +135,7 @@ def test_pii_probe_samples_large_tables_and_still_finds_the_column(spark):
 
     from mesh_platform.checks import evaluate_contract
     from mesh_platform.governance.gate import SAMPLE_ROWS, PiiProbe
-    from mesh_platform.product.factory import with_audit_columns
+    from mesh_platform.product.materialize import with_audit_columns
 
     rows = 100_000
     df = spark.range(rows).select(
@@ -133,13 +146,13 @@ def test_pii_probe_samples_large_tables_and_still_finds_the_column(spark):
     probe = PiiProbe.for_frame(df, CONTACTS, expected_rows=rows)  # sized from the previous publish
     assert probe.columns == ["contact_id", "contact_note"]
     report = evaluate_contract(df, CONTACTS, probe.metrics())
-    inspected = report.metrics["pii_1_values"]
+    inspected = report.metrics[probe.inspected("contact_note")]
     assert 0.8 * SAMPLE_ROWS < inspected < 1.2 * SAMPLE_ROWS  # a sample, not every row
     (finding,) = probe.findings(report.metrics).values()
     assert (finding["kind"], finding["share"], finding["inspected"]) == ("email", 1.0, inspected)
     # a first publish has no row count to size the sample from: every value is inspected
     first = PiiProbe.for_frame(df, CONTACTS)
-    assert evaluate_contract(df, CONTACTS, first.metrics()).metrics["pii_1_values"] == rows
+    assert evaluate_contract(df, CONTACTS, first.metrics()).metrics[first.inspected("contact_note")] == rows
 
 
 def test_pii_probe_leaves_out_columns_the_contract_enumerates(spark):

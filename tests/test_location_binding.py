@@ -22,7 +22,7 @@ from mesh_platform.mesh import domains_dir
 from mesh_platform.product import domain_definitions
 from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.location import LocationError, location_problem
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import product_path
 
 CLV = "sales.customer_lifetime_value"
@@ -93,7 +93,7 @@ def test_every_workspace_location_defines_only_its_own_assets():
 
 
 def test_a_resource_bound_to_another_domain_is_refused():
-    from mesh_platform.storage.io_manager import MeshDeltaIOManager
+    from mesh_platform.product.io_manager import MeshDeltaIOManager
     from mesh_platform.spark import SparkResource
 
     merged = Definitions.merge(

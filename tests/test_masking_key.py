@@ -20,7 +20,7 @@ from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.mesh import find_contract
 from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.factory import product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import product_path
 from conftest import ON_JVM
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -56,7 +57,14 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900)
 def venv(tmp_path_factory) -> Path:
     """A fresh virtual environment with the platform's wheel installed (its dependencies from pip's cache or index)."""
     folder = tmp_path_factory.mktemp("new_team")
-    _run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(folder / "wheel")], ROOT,
+    # From a copy of what the wheel is made of: setuptools' build/ folder in a checkout can hold modules since
+    # deleted, which would ship in the wheel and hide a missing one.
+    source = folder / "source"
+    for name in ("pyproject.toml", "README.md"):
+        source.mkdir(exist_ok=True)
+        shutil.copyfile(ROOT / name, source / name)
+    shutil.copytree(ROOT / "mesh_platform", source / "mesh_platform", ignore=shutil.ignore_patterns("__pycache__"))
+    _run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(folder / "wheel")], source,
          dict(os.environ))
     wheel, = (folder / "wheel").glob("mesh_platform-*.whl")
     env = {k: v for k, v in os.environ.items() if k not in NOT_PASSED}

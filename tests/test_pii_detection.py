@@ -9,6 +9,7 @@ import re
 from pii_sample import labelled_columns
 from test_governance_gate import _publish, _report
 
+from mesh_platform.checks.metrics import MetricPlan
 from mesh_platform.governance.gate import PiiProbe, PiiThresholds
 from mesh_platform.governance.pii import mask
 from mesh_platform.governance.policies import domain_policies
@@ -67,7 +68,7 @@ def test_tpch_string_columns_flag_only_the_phone_columns(tpch_dir, spark):
     for table in TABLES:
         df = spark.read.parquet(str(tpch_dir / f"{table}.parquet"))
         probe = PiiProbe([f.name for f in df.schema.fields if f.dataType.simpleString() == "string"])
-        for column, finding in probe.findings(df.agg(*probe.metrics()).collect()[0]).items():
+        for column, finding in probe.findings(MetricPlan(probe.metrics()).compute(df)).items():
             flagged[f"{table}.{column}"] = (finding["kind"], finding["share"])
     assert flagged == {"customer.c_phone": ("phone", 1.0), "supplier.s_phone": ("phone", 1.0)}
 

@@ -9,9 +9,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mesh_platform.contracts.loader import parse_contract
+from mesh_platform.contracts.revisions import published_table
 from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.factory import bronze_spec, product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
 
 SCHEMA = [
@@ -89,6 +90,17 @@ def test_published_materialization_records_contract_metadata(lake_root, instance
     assert columns["price"] == ("decimal(18,2)", "price") and "_computed_at" in columns
     history = DeltaTable(metadata["dagster/uri"].value).history(1)[0]
     assert history["product.version"] == "1.0.0" and history["dagster.run_id"] == result.run_id
+
+
+def test_the_commit_records_the_contract_the_build_was_checked_against(lake_root, instance, spark):
+    """The contract reaches the IO manager with the build's output (not as definition metadata) and the
+    Delta commit records it whole: the next build's version check reads back an equal contract."""
+    _write_bronze(lake_root, ["x"], [1.0])
+    items = next(a for a in ASSETS if getattr(a, "keys", ()) == {AssetKey(["shop", "items"])})
+    assert "commit_metadata" not in items.specs_by_key[AssetKey(["shop", "items"])].metadata
+    materialize(ASSETS, resources=platform_resources("shop"), instance=instance, selection=["shop/items"])
+    published = published_table(lake_root, CLEAN)
+    assert published.contract == CLEAN and published.version == 0
 
 
 def test_io_manager_loads_another_locations_product_as_a_spark_dataframe(mesh_published, instance, seeded_lake):

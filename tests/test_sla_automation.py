@@ -19,8 +19,8 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._time import get_current_timestamp
 
 from automation_sim import automated_products, new_source_version, simulation
+from mesh_platform.monitoring.records import CONFIRMS_RUN
 from mesh_platform.product.automation import renew_after_seconds
-from mesh_platform.product.records import CONFIRMS_RUN
 
 pytestmark = pytest.mark.slow  # 10-14 minutes on 2 busy cores: a fill, a propagation and 192 ticks of 48 simulated hours
 

@@ -11,7 +11,7 @@ from deltalake import DeltaTable
 from domains.finance import transforms
 from mesh_platform.mesh import domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from domains.seeding.bronze import seed
 
 pytestmark = pytest.mark.slow

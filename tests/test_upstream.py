@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.product.factory import bronze_spec, product_asset
-from mesh_platform.resources import platform_resources
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
 
 STOCK = {"name": "stock", "domain": "depot", "version": "1.0.0", "owner": "team:depot", "description": "stock",

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dagster import AssetKey, DagsterInstance
-from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, NumericType, StructType, TimestampNTZType, TimestampType
 
 from mesh_platform.checks.evaluate import CheckOutcome
+from mesh_platform.checks.metrics import Extreme, Metric, MetricValues, NullCount
 from mesh_platform.checks.names import DISTRIBUTION_DRIFT_CHECK, SCHEMA_DRIFT_CHECK
 from mesh_platform.checks.specs import DISTRIBUTION_DRIFT_DESCRIPTION, SCHEMA_DRIFT_DESCRIPTION
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.revisions import PublishedTable
+from mesh_platform.monitoring.records import builds
 
 HISTORY = 20  # materializations the band is learned from
 MIN_HISTORY = 3  # fewer: the band is still being learned, the check passes
@@ -62,30 +62,38 @@ def learn_band(values: Sequence[float], relative: float, absolute: float) -> Ban
     return Band(center - width, center + width, center, len(values))
 
 
-def _present(contract: Contract, df: DataFrame) -> list[tuple[int, str]]:
-    # a column missing from the data is the contract schema check's finding, not a metric
-    return [(i, c.name) for i, c in enumerate(contract.columns) if c.name in df.columns]
-
-
-def null_share_metrics(contract: Contract, df: DataFrame) -> list[SparkColumn]:
-    """Null count of every contract column, for the contract checks' aggregation."""
-    return [F.sum(F.col(name).isNull().cast("long")).alias(f"drift_nulls_{i}") for i, name in _present(contract, df)]
-
-
 RANGED_TYPES = (NumericType, DateType, TimestampType, TimestampNTZType)
 
 
-def _ranged(contract: Contract, df: DataFrame) -> list[tuple[int, str]]:
-    """(index, column) of each contract column whose data has a value range: numbers, dates, timestamps."""
-    types = {f.name: f.dataType for f in df.schema.fields}
-    return [(i, name) for i, name in _present(contract, df) if isinstance(types[name], RANGED_TYPES)]
+@dataclass(frozen=True)
+class DistributionProbe:
+    """The distribution metrics of a build: each contract column's nulls, and the least and greatest
+    value of each one whose data has a range (numbers, dates, timestamps)."""
 
+    nulls: dict[str, NullCount]  # by column
+    ranges: dict[str, tuple[Extreme, Extreme]]  # by column: (min, max)
 
-def drift_metrics(contract: Contract, df: DataFrame) -> list[SparkColumn]:
-    """Null counts, and min and max of each numeric or date column, for the contract checks' aggregation."""
-    ranges = [agg(F.col(name)).alias(f"drift_{label}_{i}")
-              for i, name in _ranged(contract, df) for label, agg in (("min", F.min), ("max", F.max))]
-    return [*null_share_metrics(contract, df), *ranges]
+    @classmethod
+    def for_frame(cls, contract: Contract, df: DataFrame) -> DistributionProbe:
+        types = {f.name: f.dataType for f in df.schema.fields}
+        # a column missing from the data is the contract schema check's finding, not a metric
+        present = [c.name for c in contract.columns if c.name in types]
+        return cls({c: NullCount(c) for c in present},
+                   {c: (Extreme(c, "min"), Extreme(c, "max")) for c in present if isinstance(types[c], RANGED_TYPES)})
+
+    def metrics(self) -> list[Metric]:
+        """For the contract checks' aggregation."""
+        return [*self.nulls.values(), *(end for pair in self.ranges.values() for end in pair)]
+
+    def observed(self, values: MetricValues, rows: int) -> dict[str, float]:
+        shares = {f"{NULL_METRIC}{c}": (values[m] / rows if rows else 0.0) for c, m in self.nulls.items()}
+        ranges = {}
+        for column, ends in self.ranges.items():
+            for prefix, metric in zip((MIN_METRIC, MAX_METRIC), ends):
+                value = _as_number(values[metric])
+                if value is not None:  # an empty or all-null column has no range
+                    ranges[f"{prefix}{column}"] = value
+        return {ROWS_METRIC: float(rows), **shares, **ranges}
 
 
 def _as_number(value) -> float | None:
@@ -106,26 +114,12 @@ def as_date(days: float) -> str:
         return f"{days:g} days from 1970-01-01"
 
 
-def observed_distribution(contract: Contract, df: DataFrame, row, rows: int) -> dict[str, float]:
-    shares = {f"{NULL_METRIC}{name}": (int(row[f"drift_nulls_{i}"] or 0) / rows if rows else 0.0)
-              for i, name in _present(contract, df)}
-    ranges, aggregated = {}, row.asDict()
-    for i, name in _ranged(contract, df):
-        for label, prefix in (("min", MIN_METRIC), ("max", MAX_METRIC)):
-            value = _as_number(aggregated.get(f"drift_{label}_{i}"))
-            if value is not None:  # an empty or all-null column has no range
-                ranges[f"{prefix}{name}"] = value
-    return {ROWS_METRIC: float(rows), **shares, **ranges}
-
-
 def dated_columns(contract: Contract) -> set[str]:
     return {c.name for c in contract.columns if c.type in ("date", "timestamp")}
 
 
 def metric_history(instance: DagsterInstance, key: AssetKey) -> dict[str, list[float]]:
     """The drift metrics of the product's latest builds, newest first (renewals carry none: skipped)."""
-    from mesh_platform.product.records import builds  # here: the product package imports this module
-
     found: dict[str, list[float]] = {}
     for record in builds(instance, key, HISTORY):
         for name, value in record.asset_materialization.metadata.items():

@@ -1,8 +1,8 @@
 """Evaluate a contract on a DataFrame in one pass.
 
 The structure (columns, types, no extras) is checked by pandera's PySpark backend at schema-only depth,
-which reads no data. Every row-level rule and the nullability of required columns become expressions of a
-single aggregation: one pass over the data for the whole contract, however many rules it has. On a
+which reads no data. Every row-level rule and the nullability of required columns become metrics of a
+single aggregation (a MetricPlan, see checks/metrics.py, that other checks add theirs to): one pass over the data for the whole contract, however many rules it has. On a
 persisted DataFrame that has not been computed yet, this pass is also the one that computes and caches
 it, so the rules cost little more than the build. Uniqueness (the primary key and `unique` rules) needs
 a grouping: one more pass per distinct set of columns, over the cache, which for the usual contract
@@ -12,7 +12,7 @@ a few offending keys for the person who has to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import reduce
@@ -23,6 +23,16 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType
 
+from mesh_platform.checks.metrics import (
+    Extreme,
+    Metric,
+    MetricPlan,
+    MetricValues,
+    NullCount,
+    RowCount,
+    RuleViolations,
+    resolved_bound,
+)
 from mesh_platform.checks.names import (
     NULLABILITY_CHECK,
     PRIMARY_KEY_CHECK,
@@ -31,7 +41,7 @@ from mesh_platform.checks.names import (
     rule_check_name,
 )
 from mesh_platform.checks.specs import contract_checks, row_count_description
-from mesh_platform.contracts.model import Contract, QualityRule
+from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.types import spark_type
 from mesh_platform.settings import default_as_of
 
@@ -54,7 +64,7 @@ class CheckOutcome:
 class ContractReport:
     row_count: int
     outcomes: list[CheckOutcome]
-    metrics: Any = None  # the aggregated row, for callers that added metrics of their own
+    metrics: MetricValues | None = None  # the aggregation's values, for callers that added metrics of their own
 
     @property
     def blocking_failures(self) -> list[CheckOutcome]:
@@ -123,33 +133,6 @@ def schema_drift(df: DataFrame, contract: Contract) -> dict[str, Any]:
     return drift
 
 
-def _bound(rule: QualityRule, as_of: date) -> Any:
-    """The rule's threshold: its number, or its date bound resolved against the run's as-of date."""
-    bound = rule.date_bound
-    return rule.value if bound is None else bound.resolve(as_of)
-
-
-def _bounded(rule: QualityRule, column_type: str) -> SparkColumn:
-    """The values a min/max rule compares: a timestamp's date for a date bound (as_of covers that day)."""
-    col = F.col(rule.column)
-    return F.to_date(col) if rule.date_bound is not None and column_type == "timestamp" else col
-
-
-def _violation(rule: QualityRule, as_of: date, column_type: str) -> SparkColumn:
-    """A boolean column that is true on rows breaking a row-level rule."""
-    col = F.col(rule.column)
-    match rule.rule:
-        case "not_null":
-            return col.isNull()
-        case "min":
-            return _bounded(rule, column_type) < F.lit(_bound(rule, as_of))
-        case "max":
-            return _bounded(rule, column_type) > F.lit(_bound(rule, as_of))
-        case "allowed_values":
-            return col.isNotNull() & ~col.isin(*rule.values)
-    raise ValueError(rule.rule)
-
-
 def _plain(value: Any) -> Any:
     """A metadata value: a number as float, a date as ISO text."""
     if value is None:
@@ -168,10 +151,6 @@ def row_count_outcome(contract: Contract, rows: int) -> CheckOutcome:
             else f"{rows} rows, fewer than the contract's min_rows {minimum}"
         )
     return CheckOutcome(ROW_COUNT_CHECK, rows >= minimum, True, row_count_description(contract), metadata)
-
-
-def _count_if(condition: SparkColumn) -> SparkColumn:
-    return F.coalesce(F.sum(F.when(condition, 1).otherwise(0)), F.lit(0))
 
 
 def _examples(df: DataFrame, condition: SparkColumn, key: list[str], column: str) -> list[str]:
@@ -207,21 +186,55 @@ def _repeats(df: DataFrame, columns: list[str]) -> Repeats:
     return Repeats(total - complete_groups, complete_rows - complete_groups)
 
 
+@dataclass(frozen=True)
+class ContractMetrics:
+    """What the contract's checks read from the aggregation: the row count, the nulls of each usable
+    required column, the breaking rows of each row-level rule and the extreme each min/max rule saw."""
+
+    rows: RowCount
+    nulls: dict[str, NullCount]  # by required column
+    violations: dict[str, RuleViolations]  # by rule check name
+    observed: dict[str, Extreme]  # by min/max rule check name
+
+    @classmethod
+    def plan(cls, contract: Contract, unusable: set[str], as_of: date) -> ContractMetrics:
+        types = contract.published_columns
+        violations, observed = {}, {}
+        for rule in contract.quality:
+            if rule.column in unusable or rule.rule == "unique":  # unique: a grouping, not an aggregate
+                continue
+            name = rule_check_name(rule.rule, rule.column)
+            if rule.rule not in {"min", "max"}:
+                violations[name] = RuleViolations(rule)
+                continue
+            # a date bound on a timestamp compares the timestamp's date (as_of covers that whole day)
+            as_date = rule.date_bound is not None and types[rule.column] == "timestamp"
+            violations[name] = RuleViolations(rule, resolved_bound(rule, as_of), as_date)
+            observed[name] = Extreme(rule.column, rule.rule, as_date)
+        required = [c.name for c in contract.columns if not c.nullable and c.name not in unusable]
+        return cls(RowCount(), {c: NullCount(c) for c in required}, violations, observed)
+
+    def __iter__(self) -> Iterator[Metric]:
+        yield self.rows
+        yield from self.nulls.values()
+        yield from self.violations.values()
+        yield from self.observed.values()
+
+
 def evaluate_contract(
-    df: DataFrame, contract: Contract, extra_metrics: list[SparkColumn] = (),
+    df: DataFrame, contract: Contract, extra_metrics: Iterable[Metric] = (),
     after_pass: Callable[[], None] | None = None, as_of: date | None = None,
 ) -> ContractReport:
     """Check `df` against `contract`; the caller should persist `df`, which is computed once here.
 
-    `extra_metrics` ride in the same aggregation (the governance gate's, for one); `after_pass` is
-    called once that pass is done (the build's time and Spark jobs end there, the checks' begin);
-    `as_of`: the run's as-of date, which date bounds such as `as_of - 30 years` are resolved against
-    (default: the configured one, settings.default_as_of).
+    `extra_metrics` ride in the same aggregation (the governance gate's and drift's, for two), their
+    values in the report's `metrics`; `after_pass` is called once that pass is done (the build's time
+    and Spark jobs end there, the checks' begin); `as_of`: the run's as-of date, which date bounds such
+    as `as_of - 30 years` are resolved against (default: the configured one, settings.default_as_of).
     """
     as_of = as_of or default_as_of()
-    types = contract.published_columns
     checks = {c.name: c for c in contract_checks(contract)}
-    drift = schema_drift(df, contract)
+    drift = schema_drift(df, contract)  # reads no data
     unusable = set(drift["missing"]) | set(drift["retyped"])
     outcomes = [
         CheckOutcome(
@@ -233,29 +246,19 @@ def evaluate_contract(
         )
     ]
 
-    required = [c.name for c in contract.columns if not c.nullable and c.name not in unusable]
-    rules = [r for r in contract.quality if r.column not in unusable]
-    metrics = [F.count(F.lit(1)).alias("rows")]
-    metrics += [_count_if(F.col(c).isNull()).alias(f"nulls_{i}") for i, c in enumerate(required)]
-    for i, rule in enumerate(rules):
-        if rule.rule == "unique":
-            continue  # a grouping, below
-        metrics.append(_count_if(_violation(rule, as_of, types[rule.column])).alias(f"rule_{i}"))
-        if rule.rule in {"min", "max"}:
-            observed = F.min if rule.rule == "min" else F.max
-            metrics.append(observed(_bounded(rule, types[rule.column])).alias(f"observed_{i}"))
-    row = df.agg(*metrics, *extra_metrics).collect()[0]  # the one pass over every row
+    planned = ContractMetrics.plan(contract, unusable, as_of)
+    values = MetricPlan([*planned, *extra_metrics]).compute(df)  # the one pass over every row
     if after_pass:
         after_pass()
-    rows = int(row["rows"])
+    rows = values[planned.rows]
     key = [c for c in contract.primary_key if c not in unusable]
     groupings = {tuple(key)} if key else set()
-    groupings |= {(r.column,) for r in rules if r.rule == "unique"}
+    groupings |= {(r.column,) for r in contract.quality if r.rule == "unique" and r.column not in unusable}
     repeats = {columns: _repeats(df, list(columns)) for columns in sorted(groupings)}
     outcomes.append(row_count_outcome(contract, rows))
 
     if NULLABILITY_CHECK in checks:
-        null_counts = {c: int(row[f"nulls_{i}"]) for i, c in enumerate(required)}
+        null_counts = {c: values[metric] for c, metric in planned.nulls.items()}
         offending = {c: n for c, n in null_counts.items() if n}
         outcomes.append(
             CheckOutcome(
@@ -286,8 +289,8 @@ def evaluate_contract(
                              {"error": f"column {rule.column} is missing or has the wrong type"})
             )
             continue
-        index = rules.index(rule)
-        failing = repeats[(rule.column,)].value_duplicates if rule.rule == "unique" else int(row[f"rule_{index}"])
+        violation = planned.violations.get(name)
+        failing = repeats[(rule.column,)].value_duplicates if rule.rule == "unique" else values[violation]
         metadata: dict[str, Any] = {"failing_rows": failing, "rows": rows}
         if rule.rule == "not_null":
             completeness = 1.0 if rows == 0 else (rows - failing) / rows
@@ -296,7 +299,7 @@ def evaluate_contract(
         else:
             passed = failing == 0
             if rule.rule in {"min", "max"}:
-                metadata |= {"observed": _plain(row[f"observed_{index}"]), "threshold": _plain(_bound(rule, as_of))}
+                metadata |= {"observed": _plain(values[planned.observed[name]]), "threshold": _plain(violation.bound)}
                 if rule.date_bound is not None and rule.date_bound.relative:
                     metadata["bound"] = rule.value  # as written, e.g. as_of - 30 years
             if rule.rule == "allowed_values":
@@ -305,7 +308,7 @@ def evaluate_contract(
             metadata["examples"] = (
                 _duplicate_examples(df.where(F.col(rule.column).isNotNull()), [rule.column])
                 if rule.rule == "unique"
-                else _examples(df, _violation(rule, as_of, types[rule.column]), contract.primary_key, rule.column)
+                else _examples(df, violation.condition(), contract.primary_key, rule.column)
             )
         outcomes.append(CheckOutcome(name, passed, check.critical, check.description, metadata))
-    return ContractReport(row_count=rows, outcomes=outcomes, metrics=row)
+    return ContractReport(row_count=rows, outcomes=outcomes, metrics=values)

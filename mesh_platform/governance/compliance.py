@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from mesh_platform.checks.names import GOVERNANCE_CHECK
+from mesh_platform.checks.names import (GOVERNANCE_CHECK, NULLABILITY_CHECK, PRIMARY_KEY_CHECK, SCHEMA_CHECK,
+                                       rule_check_name)
+from mesh_platform.checks.specs import contract_checks
 from mesh_platform.contracts import Contract
 from mesh_platform.governance.lint import critical, lint_domain
 from mesh_platform.mesh import domains_dir
@@ -25,23 +27,41 @@ class ProductCompliance:
 
 
 def product_compliance(instance: DagsterInstance, contracts: dict[str, Contract]) -> list[ProductCompliance]:
-    """A product passes when its contract has no CRITICAL violation and its latest governance report passed."""
+    """A product passes when its contract has no CRITICAL violation, its latest governance report passed
+    and none of the contract checks judging policies on its data (schema, nulls, keys) last failed."""
     static = {d: critical(lint_domain(domains_dir() / d)) for d in {c.domain for c in contracts.values()}}
-    keys = {k: AssetCheckKey(AssetKey([c.domain, c.asset_name]), GOVERNANCE_CHECK) for k, c in contracts.items()}
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys.values()))
-    verdicts = {
-        AssetCheckExecutionRecordStatus.SUCCEEDED: "passed",
-        AssetCheckExecutionRecordStatus.FAILED: "failed",
-    }
+    keys = {k: [AssetCheckKey(AssetKey([c.domain, c.asset_name]), name) for name in _judging_checks(c)]
+            for k, c in contracts.items()}
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [check for checks in keys.values() for check in checks])
     return [
         ProductCompliance(
             product=key,
             # a domain-wide violation (a loosened policy, GOVERNANCE-001) counts against each of its products
             static_critical=sum(v.product in {key, contract.domain} for v in static[contract.domain]),
-            data_verdict=verdicts.get(getattr(latest.get(keys[key]), "status", None), "not built"),
+            data_verdict=_data_verdict([latest.get(check) for check in keys[key]]),
         )
         for key, contract in sorted(contracts.items())
     ]
+
+
+def _judging_checks(contract: Contract) -> list[str]:
+    """The governance report, and the contract checks that judge the policies it leaves to them on the
+    data (SCHEMA-001, QUALITY-001, QUALITY-003: see gate.JUDGED_BY_CONTRACT_CHECKS)."""
+    completeness = {rule_check_name(r.rule, r.column) for r in contract.quality
+                    if r.rule == "not_null" and r.severity == "critical"}
+    owned = {SCHEMA_CHECK, NULLABILITY_CHECK, PRIMARY_KEY_CHECK} | completeness
+    return [GOVERNANCE_CHECK, *(c.name for c in contract_checks(contract) if c.name in owned)]
+
+
+def _data_verdict(records: list) -> str:
+    """`records`: the latest evaluation of each judging check, the governance report's first."""
+    if records[0] is None:
+        return "not built"
+    statuses = {r.status for r in records if r is not None}
+    if AssetCheckExecutionRecordStatus.FAILED in statuses:
+        return "failed"
+    return "passed" if records[0].status == AssetCheckExecutionRecordStatus.SUCCEEDED else "not built"
 
 
 def shares_by_domain(results: list[ProductCompliance]) -> dict[str, float]:

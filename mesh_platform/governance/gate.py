@@ -1,27 +1,32 @@
 """The governance gate on the data, before the Delta commit.
 
-It judges the published DataFrame against the policies: schema drift, completeness, key uniqueness,
-interoperability types and undeclared personal data. Its metrics ride in the contract's single
-aggregation (see checks/evaluate.py), so the gate adds no pass over the data of its own.
+It judges the published DataFrame against the policies it alone checks there: undeclared personal data,
+and the interoperability types of columns the contract does not declare. Schema drift,
+completeness and key uniqueness are policies too (SCHEMA-001, QUALITY-001, QUALITY-003), but the contract
+checks judge and report them: each failure is reported once, by the check that owns it. The probe's
+metrics ride in the contract's single aggregation (checks/metrics.py), so the gate adds no pass over the
+data of its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
-from mesh_platform.checks.evaluate import CheckOutcome, ContractReport
-from mesh_platform.checks.names import GOVERNANCE_CHECK, NULLABILITY_CHECK, PRIMARY_KEY_CHECK, SCHEMA_CHECK
+from mesh_platform.checks.evaluate import CheckOutcome
+from mesh_platform.checks.metrics import Metric, MetricValues, Subexpressions
+from mesh_platform.checks.names import GOVERNANCE_CHECK
 from mesh_platform.checks.specs import GOVERNANCE_DESCRIPTION
 from mesh_platform.contracts.model import Column as ContractColumn
 from mesh_platform.contracts.model import Contract
-from mesh_platform.governance.lint import Violation, lint_contract
+from mesh_platform.governance.lint import lint_contract
 from mesh_platform.governance.pii import PATTERNS, WHOLE_VALUE_KINDS, luhn_valid, mask, searches
 from mesh_platform.governance.policies import Policies, RulePolicy
+from mesh_platform.governance.violations import Violation
 
 SAMPLE_ROWS, HASH_BUCKETS = 20_000, 1_000_000
 PII_RULE = "SECURITY-002"
@@ -47,6 +52,81 @@ class PiiThresholds:
 
 
 @dataclass(frozen=True)
+class _Sampled(Metric):
+    """A PII metric over the probe's sample of `column`: about `share` of its values, drawn by a hash of
+    the value (Spark forbids rand() inside aggregates; a hash is deterministic and uniform over values)."""
+
+    column: str
+    share: float
+
+    def values(self, shared: Subexpressions) -> Column:
+        def sampled() -> Column:
+            if self.share >= 1.0:  # a full probe when the table is small anyway
+                return F.col(self.column)
+            in_sample = F.abs(F.xxhash64(F.col(self.column))) % HASH_BUCKETS < int(self.share * HASH_BUCKETS)
+            return F.when(in_sample, F.col(self.column))
+
+        return shared.of(("pii_values", self.column, self.share), sampled)
+
+
+@dataclass(frozen=True)
+class PiiInspected(_Sampled):
+    """The column's values in the sample."""
+
+    @property
+    def alias(self) -> str:
+        return f"pii_inspected__{self.column}"
+
+    def expression(self, shared: Subexpressions) -> Column:
+        return F.count(self.values(shared))
+
+
+@dataclass(frozen=True)
+class PiiMatches(_Sampled):
+    """Sampled values holding a match of `kind`."""
+
+    kind: str
+
+    @property
+    def alias(self) -> str:
+        return f"pii_matches__{self.column}__{self.kind}"
+
+    def matches(self, shared: Subexpressions) -> Column:
+        def match() -> Column:
+            found = shared.of(("pii_searches", self.column, self.share), lambda: searches(self.values(shared)))
+            text = found[self.kind]
+            return F.when(text != "", text)
+
+        return shared.of(("pii_matches", self.column, self.share, self.kind), match)
+
+    def expression(self, shared: Subexpressions) -> Column:
+        return F.count(self.matches(shared))
+
+
+@dataclass(frozen=True)
+class PiiExample(PiiMatches):
+    """One matched text of `kind`, as an example: the least or greatest (`end`); for cards also those
+    of even hash (`even_min`, `even_max`), two more to Luhn-check."""
+
+    end: str
+
+    @property
+    def alias(self) -> str:
+        return f"pii_example__{self.column}__{self.kind}__{self.end}"
+
+    def expression(self, shared: Subexpressions) -> Column:
+        match = self.matches(shared)
+        if self.end.startswith("even_"):
+            match = shared.of(("pii_even", self.column, self.share, self.kind),
+                              lambda: F.when(F.xxhash64(match) % 2 == 0, match))
+        return (F.min if self.end.endswith("min") else F.max)(match)
+
+
+def _example_ends(kind: str) -> tuple[str, ...]:
+    return ("min", "max", "even_min", "even_max") if kind == "card_number" else ("min", "max")
+
+
+@dataclass(frozen=True)
 class PiiProbe:
     """The string columns not declared pii, whose values the gate inspects."""
 
@@ -62,51 +142,56 @@ class PiiProbe:
                     if isinstance(f.dataType, StringType) and f.name not in declared | enumerated
                     and not f.name.startswith("_")], expected_rows)
 
-    def metrics(self) -> list[Column]:
+    @property
+    def share(self) -> float:
+        """Of the values inspected: about SAMPLE_ROWS rows' worth, sized from the previous publish, as
+        these metrics ride in the pass that counts rows."""
+        return min(1.0, SAMPLE_ROWS / self.expected_rows) if self.expected_rows else 1.0
+
+    def inspected(self, column: str) -> PiiInspected:
+        return PiiInspected(column, self.share)
+
+    def matches(self, column: str, kind: str) -> PiiMatches:
+        return PiiMatches(column, self.share, kind)
+
+    def examples(self, column: str, kind: str) -> list[PiiExample]:
+        return [PiiExample(column, self.share, kind, end) for end in _example_ends(kind)]
+
+    def metrics(self) -> list[Metric]:
         """Per column and kind: the matching values, and the least and greatest match as examples (two
         aggregates, not a job; cards get two more, as findings flag a card column only when every example
         passes Luhn: random digit runs pass one time in ten). Over a uniform sample of about SAMPLE_ROWS
         rows: a column-level decision needs no more, and searching every value would cost more than the
-        rest of the checks together. The sample is sized from the previous publish, as these metrics ride
-        in the pass that counts rows."""
-        share = min(1.0, SAMPLE_ROWS / self.expected_rows) if self.expected_rows else 1.0
-        found = []
-        for i, name in enumerate(self.columns):
-            # Spark forbids rand() inside aggregates, so the sample is drawn by a hash of the value
-            # (deterministic, uniform over values); a full probe when the table is small anyway.
-            in_sample = F.abs(F.xxhash64(F.col(name))) % HASH_BUCKETS < int(share * HASH_BUCKETS)
-            value = F.col(name) if share >= 1.0 else F.when(in_sample, F.col(name))
-            found.append(F.count(value).alias(f"pii_{i}_values"))
-            for kind, text in searches(value).items():
-                match = F.when(text != "", text)
-                found += [F.count(match).alias(f"pii_{i}_{kind}"), F.min(match).alias(f"pii_{i}_{kind}_min"),
-                          F.max(match).alias(f"pii_{i}_{kind}_max")]
-                if kind == "card_number":  # two more examples to Luhn-check: those of even hash
-                    even = F.when(F.xxhash64(match) % 2 == 0, match)
-                    found += [F.min(even).alias(f"pii_{i}_{kind}_even_min"),
-                              F.max(even).alias(f"pii_{i}_{kind}_even_max")]
+        rest of the checks together."""
+        found: list[Metric] = []
+        for name in self.columns:
+            found.append(self.inspected(name))
+            for kind in PATTERNS:
+                found += [self.matches(name, kind), *self.examples(name, kind)]
         return found
 
-    def findings(self, row, thresholds: PiiThresholds = PiiThresholds()) -> dict[str, dict[str, Any]]:
+    def findings(self, values: MetricValues, thresholds: PiiThresholds = PiiThresholds()) -> dict[str, dict[str, Any]]:
         """Columns that hold PII: {column: {kind, matches, inspected, share, examples}}, the kind being the
         flagged one with most matches, the examples masked (the clear values never leave this function)."""
         found = {}
-        for i, name in enumerate(self.columns):
-            inspected = row[f"pii_{i}_values"]
-            flagged = [(row[f"pii_{i}_{k}"], k) for k in PATTERNS
-                       if inspected and thresholds.flags(k, row[f"pii_{i}_{k}"], row[f"pii_{i}_{k}"] / inspected)
-                       and (k != "card_number" or all(map(luhn_valid, _examples(row, i, k))))]
+        for name in self.columns:
+            inspected = values[self.inspected(name)]
+
+            def examples(kind: str) -> list[str]:
+                shown = (values[example] for example in self.examples(name, kind))
+                return list(dict.fromkeys(e for e in shown if e is not None))
+
+            hits = {k: values[self.matches(name, k)] for k in PATTERNS}
+            flagged = [(hits[k], k) for k in PATTERNS
+                       if inspected and thresholds.flags(k, hits[k], hits[k] / inspected)
+                       and (k != "card_number" or all(map(luhn_valid, examples(k))))]
             if not flagged:
                 continue
-            hits, kind = max(flagged, key=lambda hk: hk[0])  # max keeps the first of equals: PATTERNS order
-            found[name] = {"kind": kind, "matches": hits, "inspected": inspected, "share": round(hits / inspected, 4),
-                           "examples": list(dict.fromkeys(mask(kind, e) for e in _examples(row, i, kind)))}
+            matched, kind = max(flagged, key=lambda hk: hk[0])  # max keeps the first of equals: PATTERNS order
+            found[name] = {"kind": kind, "matches": matched, "inspected": inspected,
+                           "share": round(matched / inspected, 4),
+                           "examples": list(dict.fromkeys(mask(kind, e) for e in examples(kind)))}
         return found
-
-
-def _examples(row, i: int, kind: str) -> list[str]:
-    ends = ("min", "max", "even_min", "even_max") if kind == "card_number" else ("min", "max")
-    return list(dict.fromkeys(e for e in (row[f"pii_{i}_{kind}_{end}"] for end in ends) if e is not None))
 
 
 def _violation(policies: Policies, rule: str, contract: Contract, field: str, message: str) -> Violation | None:
@@ -116,47 +201,48 @@ def _violation(policies: Policies, rule: str, contract: Contract, field: str, me
     return Violation(rule, policy.severity, contract.key, "(published data)", field, message, policy.remediation)
 
 
-def data_violations(
-    df: DataFrame, contract: Contract, report: ContractReport, policies: Policies, pii: dict[str, dict]
-) -> list[Violation]:
-    found: list[Violation | None] = []
-    drift = report.outcome(SCHEMA_CHECK).metadata
-    for kind in ("missing", "extra"):
-        found += [_violation(policies, "SCHEMA-001", contract, c, f"{kind} column {c}") for c in drift[kind]]
-    found += [_violation(policies, "SCHEMA-001", contract, c, f"retyped: {why}") for c, why in drift["retyped"].items()]
-    nullability = report.find(NULLABILITY_CHECK)
-    nulls = nullability.metadata.get("null_counts", {}) if nullability else {}
-    found += [_violation(policies, "QUALITY-001", contract, c, f"{n} nulls in required column {c}") for c, n in nulls.items()]
-    for outcome in report.outcomes:
-        if outcome.name.startswith("not_null_") and outcome.critical and not outcome.passed:
-            found.append(_violation(policies, "QUALITY-001", contract, outcome.name,
-                                    f"completeness {outcome.metadata.get('observed_completeness')} below "
-                                    f"{outcome.metadata.get('threshold')}"))
-    key = report.find(PRIMARY_KEY_CHECK)
-    if key and not key.passed:
-        found.append(_violation(policies, "QUALITY-003", contract, "primary_key",
-                                f"{key.metadata.get('duplicate_rows')} duplicate key rows"))
-    found += [_violation(policies, PII_RULE, contract, c, f"{v['matches']} of {v['inspected']} inspected values "
-                         f"({v['share']:.1%}) look like {v['kind']}, e.g. {', '.join(v['examples'])}, but the "
-                         "column is not declared pii") for c, v in pii.items()]
-    actual = Contract.model_construct(**{**dict(contract), "columns": [
-        ContractColumn.model_construct(name=f.name, type=f.dataType.simpleString(), pii=False)
-        for f in df.schema.fields if not f.name.startswith("_")]})
+# Policies on the data that a contract check judges (and reports, once): the gate leaves them out.
+JUDGED_BY_CONTRACT_CHECKS = {
+    "SCHEMA-001": "contract_schema: missing, extra and retyped columns",
+    "QUALITY-001": "contract_nullability and the critical not_null rules: completeness",
+    "QUALITY-003": "contract_primary_key: duplicate keys",
+}
+
+
+def _undeclared(df: DataFrame, contract: Contract) -> list[ContractColumn]:
+    """The data's columns that the contract does not declare, which its own lint has not judged (a
+    declared column of another type is the contract schema check's finding)."""
+    declared = contract.published_columns
+    return [ContractColumn.model_construct(name=f.name, type=f.dataType.simpleString(), pii=False)
+            for f in df.schema.fields if not f.name.startswith("_") and f.name not in declared]
+
+
+def data_violations(df: DataFrame, contract: Contract, policies: Policies, pii: dict[str, dict]) -> list[Violation]:
+    """What the gate finds on the data that no other check reports: undeclared personal data, and the
+    interoperability rules on the columns the contract does not declare."""
+    found: list[Violation | None] = [
+        _violation(policies, PII_RULE, contract, c, f"{v['matches']} of {v['inspected']} inspected values "
+                   f"({v['share']:.1%}) look like {v['kind']}, e.g. {', '.join(v['examples'])}, but the "
+                   "column is not declared pii") for c, v in pii.items()]
     interop = Policies({rule: p for rule, p in policies.rules.items() if rule.startswith("INTEROP-")})
-    found += lint_contract(actual, interop, "(published data)")  # the contract's naming rules, on the data
+    for column in _undeclared(df, contract):  # the contract's naming rules, on the data; located by column
+        alone = Contract.model_construct(**{**dict(contract), "columns": [column]})
+        found += [replace(v, field=column.name) for v in lint_contract(alone, interop, "(published data)")]
     return [v for v in found if v is not None]
 
 
 def governance_outcome(
-    df: DataFrame, contract: Contract, report: ContractReport, probe: PiiProbe, policies: Policies,
+    df: DataFrame, contract: Contract, values: MetricValues, probe: PiiProbe, policies: Policies,
     static: list[Violation],
 ) -> CheckOutcome:
-    """The product's governance report: every violation, static and on the data; CRITICAL blocks."""
-    pii = probe.findings(report.metrics, PiiThresholds.of(policies.rules.get(PII_RULE)))
-    violations = [*static, *data_violations(df, contract, report, policies, pii)]
+    """The product's governance report: the contract's violations (`static`) and those on the data that
+    the gate owns; CRITICAL blocks. `values`: the contract checks' aggregation, with `probe`'s metrics."""
+    pii = probe.findings(values, PiiThresholds.of(policies.rules.get(PII_RULE)))
+    violations = [*static, *data_violations(df, contract, policies, pii)]
     critical = [v for v in violations if v.severity == "CRITICAL"]
     return CheckOutcome(
         GOVERNANCE_CHECK, passed=not critical, critical=True, description=GOVERNANCE_DESCRIPTION,
         metadata={"violations": [v.as_dict() for v in violations], "critical": len(critical),
-                  "warnings": len(violations) - len(critical), "pii_findings": pii},
+                  "warnings": len(violations) - len(critical), "pii_findings": pii,
+                  "judged_by_contract_checks": JUDGED_BY_CONTRACT_CHECKS},
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mesh_platform.access.policy import request_hint
@@ -15,24 +14,9 @@ from mesh_platform.governance.cycles import dependency_cycle
 from mesh_platform.governance.policies import LOOSENING_RULE, Policies, PolicyError, domain_policies
 from mesh_platform.governance.rules import KNOWN_RULES, RULES
 from mesh_platform.governance.sla import infeasible_slas
+from mesh_platform.governance.versioning import version_violations
+from mesh_platform.governance.violations import Violation, critical  # critical: compliance.py imports it from here
 from mesh_platform.sources import Source, SourceError, load_domain_sources
-
-
-@dataclass(frozen=True)
-class Violation:
-    rule: str
-    severity: str
-    product: str
-    file: str
-    field: str
-    message: str
-    remediation: str
-
-    def line(self) -> str:
-        return f"{self.severity} {self.rule} {self.file}: {self.field}: {self.message}. Fix: {self.remediation}"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def lint_contract(contract: Contract, policies: Policies, file: str) -> list[Violation]:
@@ -163,7 +147,6 @@ def unreadable_violations(rule: str, product: str, path: Path, error: Exception,
 
 def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | None = None) -> list[Violation]:
     """`base`: a git revision to judge each contract's version against (VERSION-001)."""
-    from mesh_platform.governance.versioning import version_violations  # it builds on this module
 
     domain_dir = Path(domain_dir)
     policy_file = str(domain_dir / "policies.yaml")
@@ -211,7 +194,3 @@ def lint_domain(domain_dir: Path, policies: Policies | None = None, base: str | 
         for problem in lineup_problems(loaded, str(domain_dir / "contracts"))
     ]
     return violations
-
-
-def critical(violations: list[Violation]) -> list[Violation]:
-    return [v for v in violations if v.severity == "CRITICAL"]

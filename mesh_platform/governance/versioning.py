@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mesh_platform.contracts.diff import diff, version_problems
 from mesh_platform.contracts.model import Contract
-from mesh_platform.governance.lint import Violation
+from mesh_platform.governance.violations import Violation
 
 VERSION_RULE = "VERSION-001"
 REMEDIATION = (

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from dagster import DagsterInstance
 
 from mesh_platform.contracts.model import Contract
+from mesh_platform.monitoring.records import builds
 from mesh_platform.settings import COST_WINDOW_DAYS
 from mesh_platform.storage.layout import product_key
 
@@ -55,8 +56,6 @@ def _publish_cost(metadata: Mapping) -> Cost:
 def product_cost(contract: Contract, instance: DagsterInstance, since: float) -> Cost:
     """Compute summed over the publishes since `since`; storage as of the latest one."""
     # Renewals ("still current") cost no compute and record none: only real builds count, newest first.
-    from mesh_platform.product.records import builds  # here: the product package imports monitoring
-
     records = builds(instance, product_key(contract.domain, contract.asset_name), MAX_PUBLISHES, after_timestamp=since)
     publishes = [_publish_cost(m) for r in records if "cost/wall_seconds" in (m := r.asset_materialization.metadata)]
     if not publishes:

@@ -11,44 +11,17 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from mesh_platform import settings
 from mesh_platform.monitoring.compute import ComputeCost, ComputeMeter
+from mesh_platform.monitoring.lineage import BuildRun, Dataset
 
 log = logging.getLogger(__name__)
 _OPEN: dict[tuple[str, str], BuildObservation] = {}
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A table as lineage names it: its path, the Delta version read or written, its columns."""
-
-    path: str
-    version: int | str | None  # a Delta version, or a source's data version
-    columns: dict[str, str] = field(default_factory=dict)  # name -> Spark type
-
-
-@dataclass(frozen=True)
-class BuildRun:
-    """Who the events are about: a product built by one step of a Dagster run."""
-
-    product: str
-    dagster_run_id: str
-    dagster_job: str
-
-    @property
-    def run_id(self) -> str:  # the same id for START and its COMPLETE/FAIL, wherever they are sent from
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.dagster_run_id}/{self.product}"))
-
-
-def dataset(path: str | Path, version: int | str | None, df: DataFrame) -> Dataset:
-    return Dataset(str(path), version, {f.name: f.dataType.simpleString() for f in df.schema.fields})
 
 
 def storage_bytes(table_path: str | Path) -> int:
@@ -106,7 +79,7 @@ class BuildObservation:
         if not self.enabled:
             return
         try:
-            from mesh_platform.monitoring.openlineage import emit  # at the first event: see its docstring
+            from mesh_platform.monitoring.openlineage import emit  # the client's import cost: see its docstring
 
             self._timed(emit, state, self.build, self._inputs, **details)
         except Exception as exc:  # lineage is an observer: a broken transport must not fail a publish

@@ -27,7 +27,7 @@ from openlineage.client.transport.composite import CompositeConfig, CompositeTra
 from openlineage.client.transport.file import FileConfig, FileTransport
 
 from mesh_platform import settings
-from mesh_platform.monitoring.observe import BuildRun, Dataset
+from mesh_platform.monitoring.lineage import BuildRun, Dataset
 
 PRODUCER = "https://github.com/data-mesh-platform/mesh_platform"
 JOB_NAMESPACE = "mesh"

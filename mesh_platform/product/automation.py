@@ -5,7 +5,7 @@ A product is built by the automation daemon (its domain's `<domain>_propagation`
   in dependency order, across code locations), unless its latest run failed (no retry storm: the next
   change of an input, or a click, tries again);
 - the DATA VERSION of one of its inputs changed since it was last requested or updated. Every real build
-  publishes a new data version (factory.py), a renewal ("checked, still current") keeps it, so renewals
+  publishes a new data version (materialize.py), a renewal ("checked, still current") keeps it, so renewals
   never cascade into rebuilds while a new publish always does;
 - its code version (the contract version) changed;
 and never while it or one of its inputs is in progress.

@@ -1,4 +1,4 @@
-"""What a domain's transform function receives: its inputs, the as-of date and the session."""
+"""What a transform function receives (BuildContext) and what a product build publishes (Publication)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
+
+from mesh_platform.contracts.model import Contract
 
 
 @dataclass(frozen=True)
@@ -34,3 +36,12 @@ class BuildContext:
 
 
 Transform = Callable[[BuildContext], DataFrame]
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What a product build hands the IO manager: the checked DataFrame and the contract it is published
+    under, which the Delta commit records whole (contracts/revisions.py reads it back)."""
+
+    df: DataFrame
+    contract: Contract

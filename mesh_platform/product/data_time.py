@@ -15,7 +15,7 @@ from dagster import AssetKey, DagsterInstance
 from dagster._core.event_api import EventLogRecord
 
 from mesh_platform.contracts.model import Contract
-from mesh_platform.product.records import data_time_metadata
+from mesh_platform.monitoring.records import data_time_metadata
 from mesh_platform.sources.assets import NEWEST_DATA_TIME
 from mesh_platform.storage.layout import bronze_key
 

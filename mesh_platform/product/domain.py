@@ -26,8 +26,8 @@ from mesh_platform.mesh import bronze_tables, domain_contracts, domain_module
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
 from mesh_platform.product.refresh import domain_refresh_job, mesh_refresh_sensor
+from mesh_platform.product.resources import platform_resources
 from mesh_platform.product.sources_sensor import sources_sensor
-from mesh_platform import resources  # a module import: resources imports this package
 from mesh_platform.sources import load_domain_sources
 from mesh_platform.sources.assets import source_asset
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
@@ -163,7 +163,7 @@ def domain_definitions(
         assets=[*sources, *stubs, *products, *retired, *extra_assets],
         jobs=[refresh],
         sensors=sensors,
-        resources=resources.platform_resources(domain),
+        resources=platform_resources(domain),
         # In-process by default: one process and one Spark session for the whole run, where the
         # multiprocess executor would start a JVM per asset step (measured in bench/execution_mode.py).
         executor=in_process_executor if settings.executor_name() == "in_process" else STEP_PROCESSES,

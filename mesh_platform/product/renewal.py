@@ -17,8 +17,8 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG, get_input_d
 from dagster._core.event_api import EventLogRecord
 
 from mesh_platform.contracts.model import Contract
+from mesh_platform.monitoring.records import CONFIRMS_RUN, STILL_CURRENT, build_run_id, data_time, data_time_metadata
 from mesh_platform.product.automation import renew_after_seconds
-from mesh_platform.product.records import CONFIRMS_RUN, STILL_CURRENT, build_run_id, data_time, data_time_metadata
 
 COPIED = ("delta_version", "dagster/row_count", "dagster/table_name", "dagster/uri", "contract_version", "as_of")
 

@@ -29,9 +29,9 @@ from dagster._time import get_current_timestamp
 
 from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
+from mesh_platform.monitoring.records import DATA_TIME, latest
 from mesh_platform.product.automation import automated, observe_every_seconds
 from mesh_platform.product.data_time import latest_observation, observation_data_time
-from mesh_platform.product.records import DATA_TIME, latest
 from mesh_platform.product.renewal import InputState, product_state, record_data_version, renewal
 from mesh_platform.sources.assets import source_events
 from mesh_platform.sources.model import Source

@@ -19,8 +19,8 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 
 from mesh_platform.checks.specs import contract_checks
-from mesh_platform.product import records as product_records
 from mesh_platform.contracts.model import Contract, Dependency
+from mesh_platform.monitoring import records as product_records
 from mesh_platform.storage.delta import current_version
 from mesh_platform.storage.layout import product_path
 

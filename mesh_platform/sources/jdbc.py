@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame
 from mesh_platform.contracts.types import DECIMAL
 from mesh_platform.sources import postgres
 from mesh_platform.sources.model import Source
-from mesh_platform.sources.observe import SourceObservation, conform, require_fit
+from mesh_platform.sources.observation import SourceObservation, conform, require_fit
 
 DRIVER_JAR = Path("/usr/share/java/postgresql.jar")
 COUNT = re.compile(r"^\s*count\s*\(\s*\*\s*\)\s*$", re.IGNORECASE)

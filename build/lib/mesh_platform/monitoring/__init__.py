@@ -1,1 +1,0 @@
-"""Operating the mesh: freshness alerts, and (from here on) the signals operators watch."""

@@ -1,3 +1,0 @@
-from mesh_platform.spark.resource import SparkResource, SparkUnavailable, create_session
-
-__all__ = ["SparkResource", "SparkUnavailable", "create_session"]
