@@ -78,7 +78,10 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
                 f"metadata schema {io_schema(domain, GOLD)!r}), not to {connection.table_uri}"
             )
         if contract is not None and product_key(contract.domain, contract.asset_name) != key:
-            raise AccessDenied(f"{key.to_user_string()} may not publish under the contract of {contract.key}")
+            raise AccessDenied(
+                f"{key.to_user_string()} may not publish under the contract of {contract.key} "
+                f"({contract.file_name}); build each product with product_asset(its own contract)"
+            )
         commit_metadata = {
             "dagster.run_id": context.run_id,
             "dagster.asset_key": context.asset_key.to_user_string(),
