@@ -42,11 +42,11 @@ def main() -> None:
     from dagster import DagsterInstance
 
     from mesh_platform.access.reader import open_product
+    from mesh_platform.contracts.loader import parse_contract
     from mesh_platform.mesh import find_contract
     from mesh_platform.spark import SparkResource
     from mesh_platform.storage.delta import read_delta
     from mesh_platform.storage.layout import product_path
-    from mesh_platform.contracts.loader import parse_contract
 
     lake = Path(env["MESH_LAKE_ROOT"])
     spark = SparkResource.from_env().spark_session
@@ -81,7 +81,7 @@ def main() -> None:
     print(f"access policies on a read at SF {args.scale:g}, {args.runs} runs, {os.cpu_count()} cores")
     for label, (product, action) in cases.items():
         domain, name = product.split(".")
-        plain_read = lambda: drain(read_delta(spark, product_path(lake, domain, name)))  # noqa: E731
+        plain_read = lambda domain=domain, name=name: drain(read_delta(spark, product_path(lake, domain, name)))  # noqa: E731
         plain, policed = [], []
         for _ in range(args.runs):
             plain.append(timed(plain_read))

@@ -105,9 +105,9 @@ class ProductBench:
     """One product's build inputs, read once as the factory reads them before its timed build."""
 
     def __init__(self, spark, instance, lake: Path, key: str):
-        from mesh_platform.governance import domain_policies, lint_contract
-        from mesh_platform.mesh import domains_dir, all_contracts, domain_module
         from mesh_platform.access.reader import open_product
+        from mesh_platform.governance import domain_policies, lint_contract
+        from mesh_platform.mesh import all_contracts, domain_module, domains_dir
         from mesh_platform.product.upstream import resolve
         from mesh_platform.storage.delta import read_delta
         from mesh_platform.storage.layout import bronze_path, product_key

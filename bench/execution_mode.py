@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import nullcontext
 import statistics
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))  # spark_servers: the test-only server helpers
 from harness import BIN, ROOT, PeakMemory, bench_parser, seeded_environment  # noqa: E402
-
 from spark_servers import connect_server  # noqa: E402
 
 STEP = re.compile(r'Finished execution of step "([^"]+)" in ([\d.]+)(ms|s|m)')

@@ -31,9 +31,9 @@ def _table(title: str, scores: dict) -> None:
 
 
 def _probe_cost(spark, scale: float, runs: int) -> None:
+    from domains.seeding.tpch import generate
     from mesh_platform.checks.metrics import MetricPlan, RowCount
     from mesh_platform.governance.gate import PiiProbe
-    from domains.seeding.tpch import generate
 
     folder = generate(scale, Path(tempfile.gettempdir()) / "mesh-bench-tpch" / f"sf{scale:g}")
     print(f"\nprobe cost at TPC-H SF {scale:g} (every value inspected), median of {runs} runs")

@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from dagster_dev import dagster_dev  # noqa: E402
 from harness import bench_parser, runs_since, seeded_environment  # noqa: E402
-
 from spark_servers import connect_server, sail_server  # noqa: E402
 
 LAUNCH = """mutation($keys: [AssetKeyInput!]) { launchPipelineExecution(executionParams: {

@@ -9,8 +9,8 @@ as_of: 2026-12-01                 # optional default as-of date of builds; witho
 seed: mymesh.seed:seed            # optional: what `mesh seed` runs (module:function)
 ```
 
-The platform knows no mesh of its own: the mesh in use is MESH_ROOT's, else the one above the domain folder a
-code location loads (`use_mesh_of`), else the nearest one above the current folder.
+The platform knows no mesh of its own: the mesh in use is MESH_ROOT's, else the nearest one above the current
+folder, else the one above the domain folder a code location loads (`use_mesh_of`).
 """
 
 from __future__ import annotations
@@ -138,10 +138,11 @@ def _mesh_at(root: str | None, cwd: str) -> MeshConfig | None:
 
 
 def current_mesh(required: bool = True) -> MeshConfig | None:
-    """The mesh in use: MESH_ROOT's, else the one a code location declared (`use_mesh_of`), else the nearest
-    above the current folder; MeshConfigError (one line) when there is none and `required`."""
+    """The mesh in use: MESH_ROOT's, else the nearest above the current folder, else the one a code location
+    declared (`use_mesh_of`: `dagster dev -w` started outside the mesh); MeshConfigError (one line) when there is
+    none and `required`."""
     root = os.environ.get("MESH_ROOT") or None
-    config = _mesh_at(root, os.getcwd()) if root or not _used else _used[-1]
+    config = _mesh_at(root, os.getcwd()) or (_used[-1] if _used and not root else None)
     if config is None and required:
         raise MeshConfigError(
             f"no {CONFIG_FILE} (or [tool.mesh] in pyproject.toml) in {os.getcwd()} or a folder above it: "
@@ -150,8 +151,8 @@ def current_mesh(required: bool = True) -> MeshConfig | None:
 
 
 def use_mesh_of(path: Path) -> MeshConfig | None:
-    """Declares that code under `path` (a domain folder) belongs to the mesh above it, whatever the current
-    folder: a code location finds its own mesh wherever `dagster dev` was started."""
+    """Declares that code under `path` (a domain folder) belongs to the mesh above it: a code location finds its
+    mesh even when `dagster dev` was started outside every mesh."""
     config = find_mesh(path)
     if config is not None and config not in _used:
         _used.append(config)

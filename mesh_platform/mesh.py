@@ -8,9 +8,10 @@ from pathlib import Path
 from types import ModuleType
 
 from mesh_platform import settings
-from mesh_platform.config import current_mesh
+from mesh_platform.config import MeshConfigError, current_mesh
 from mesh_platform.contracts import Contract, load_domain_contracts
 from mesh_platform.sources import Source, load_domain_sources
+
 
 def domains_dir() -> Path:
     """The folder of the mesh's domain folders."""
@@ -24,13 +25,19 @@ def domain_names(root: Path | None = None) -> list[str]:
 
 def domain_module(domain: str, name: str) -> ModuleType | None:
     """`<domains package>.<domain>.<name>` of the mesh in use; None for a domain without that module."""
-    module = f"{current_mesh().domains_package}.{domain}.{name}"
+    mesh = current_mesh()
+    module = f"{mesh.domains_package}.{domain}.{name}"
     try:
-        return importlib.import_module(module)
+        found = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         if exc.name in {module.rsplit(".", 1)[0], module}:
             return None
         raise
+    if Path(found.__file__).resolve().parent.parent != mesh.domains_dir.resolve():
+        # a process holds one package of a name: another mesh's `domains` was imported first
+        raise MeshConfigError(f"{module} was imported from {found.__file__}, not from the mesh at {mesh.root}: "
+                              "run each mesh in a process of its own")
+    return found
 
 
 @cache

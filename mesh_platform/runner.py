@@ -119,7 +119,6 @@ def materialize(
     on_domain: Callable[[str, list[str]], None] = lambda *_: None,
 ) -> list[ProductResult]:
     from mesh_platform.instance import get_instance
-
     from mesh_platform.spark import SparkResource
 
     contracts = all_contracts()

@@ -10,7 +10,7 @@
 | MESH_AS_OF           | mesh.yaml as_of | default as-of date of product builds (else the UTC date) |
 | MESH_EXECUTOR        | in_process    | in_process (one Spark session per run) or multiprocess    |
 | MESH_SENSOR_INTERVAL | 30            | seconds between evaluations of the platform's sensors (sources, propagation, alerts) |
-| MESH_AUTOMATION      | on            | paused: the domains' automation sensors start stopped (start them on the Automation page) |
+| MESH_AUTOMATION      | on            | paused: the domains' automation sensors start stopped (Automation page starts them) |
 | MESH_DOMAIN_GROUPS   | (own group)   | domain=group,...: the OS group that may read a domain's tables |
 | MESH_WRITE_PATH      | auto          | arrow, spark (executors write Parquet) or auto: by size |
 | MESH_ARROW_WRITE_MAX_MB | 64         | auto: largest DataFrame (plan size) published through Arrow |

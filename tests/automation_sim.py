@@ -20,9 +20,9 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.asset_daemon import AssetDaemon
 from dagster._daemon.sensor import execute_sensor_iteration

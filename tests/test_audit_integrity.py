@@ -22,7 +22,17 @@ from deltalake import DeltaTable, write_deltalake
 from typer.testing import CliRunner
 
 from mesh_platform.access.audit import (
-    DENIED, SCHEMA, ReadEvent, Verification, audit_path, compact, entries, reads, record, record_all, verify,
+    DENIED,
+    SCHEMA,
+    ReadEvent,
+    Verification,
+    audit_path,
+    compact,
+    entries,
+    reads,
+    record,
+    record_all,
+    verify,
 )
 from mesh_platform.access.audit_chain import CHAIN_COLUMNS, AuditUnreadable, head_path
 from mesh_platform.cli import app

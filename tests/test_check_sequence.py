@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from test_checks import CONTRACT, GOOD_ROWS, SCHEMA, _jobs_for
-
 from mesh_platform.checks import evaluate_contract
 from mesh_platform.checks.metrics import Extreme, MetricPlan, NullCount, RowCount, RuleViolations
 from mesh_platform.checks.sequence import check_build
 from mesh_platform.governance.gate import PiiProbe
 from mesh_platform.governance.policies import Policies, load_policy_file
 from mesh_platform.product.materialize import with_audit_columns
+from test_checks import CONTRACT, GOOD_ROWS, SCHEMA, _jobs_for
 
 POLICIES = Policies(load_policy_file(Path(__file__).parents[1] / "governance" / "policies.yaml").rules)
 

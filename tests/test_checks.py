@@ -9,7 +9,6 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import ON_JVM
-
 from mesh_platform.checks import (
     GOVERNANCE_CHECK,
     NULLABILITY_CHECK,
@@ -18,8 +17,8 @@ from mesh_platform.checks import (
     contract_checks,
     evaluate_contract,
 )
-from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.checks.names import DISTRIBUTION_DRIFT_CHECK, SCHEMA_DRIFT_CHECK
+from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.product.materialize import with_audit_columns
 
 CONTRACT = parse_contract(

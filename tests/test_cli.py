@@ -71,7 +71,7 @@ def test_materialize_as_of_builds_as_of_that_date(seeded_lake, tmp_path):
     assert event.asset_materialization.metadata["as_of"].value == "1998-06-30"
     mistyped = mesh("materialize", "--select", "sales/orders", "--as-of", "1998-13-01", lake=lake, home=home)
     assert mistyped.returncode == 2
-    assert mistyped.stdout.strip() == "error: --as-of '1998-13-01' is not a date; write YYYY-MM-DD, e.g. 1998-06-30"
+    assert mistyped.stdout.strip() == "error: --as-of '1998-13-01' is not a date; write YYYY-MM-DD, e.g. 2026-06-30"
 
 
 def test_unknown_selection_and_unreachable_engine_fail_in_one_line(seeded_lake, tmp_path):

@@ -10,8 +10,8 @@ from dagster import AssetKey, materialize
 from typer.testing import CliRunner
 
 from conftest import ON_JVM
-from mesh_platform.cli import app
 from governance.definitions import defs as governance_defs
+from mesh_platform.cli import app
 from mesh_platform.mesh import all_contracts
 from mesh_platform.storage import bronze_path
 from mesh_platform.storage.delta import open_table
@@ -77,7 +77,8 @@ def test_mesh_cost_and_the_governance_asset_sum_publishes_by_product_and_domain(
     table = CliRunner().invoke(app, ["cost"]).output
     assert "sales (total)" in table and "sales.orders" in table
 
-    result = materialize([governance_defs.get_assets_def(AssetKey(["governance", "cost"]))], instance=instance)  # the council's asset: the same numbers, in the UI
+    # the council's asset: the same numbers, in the UI
+    result = materialize([governance_defs.get_assets_def(AssetKey(["governance", "cost"]))], instance=instance)
     metadata = result.asset_materializations_for_node("governance__cost")[0].metadata
     assert metadata["sales/cpu_seconds"].value == pytest.approx(report["domains"]["sales"]["cpu_seconds"], abs=0.01)
     assert "| sales.orders |" in metadata["by_product"].value

@@ -13,8 +13,6 @@ from dagster import DagsterInstance, materialize
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
-from test_checks import _jobs_for
-
 from mesh_platform.checks import evaluate_contract
 from mesh_platform.checks.names import ROW_COUNT_CHECK
 from mesh_platform.contracts.diff import diff
@@ -24,6 +22,7 @@ from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.product.materialize import with_audit_columns
 from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import bronze_path, product_path, write_arrow
+from test_checks import _jobs_for
 
 AS_OF = date(1998, 8, 2)  # the platform's default as-of date, which the runs below use
 SALES = {

@@ -116,8 +116,9 @@ def test_each_domain_location_has_a_refresh_job_of_all_its_products():
 
 def test_automation_can_start_paused(monkeypatch):
     """MESH_AUTOMATION=paused: the domain's sensors start stopped; the default is running."""
-    import domains.marketing.transforms as transforms
     from dagster import DefaultSensorStatus
+
+    import domains.marketing.transforms as transforms
     from mesh_platform.mesh import domains_dir
 
     assert {s.default_status for s in domain_definitions(domains_dir() / "marketing", transforms).sensors} == {

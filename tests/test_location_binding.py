@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dagster import AssetIn, AssetKey, AssetSpec, Definitions, DagsterInvalidConfigError, asset, materialize
+from dagster import AssetIn, AssetKey, AssetSpec, DagsterInvalidConfigError, Definitions, asset, materialize
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame
 

@@ -112,7 +112,8 @@ def test_both_majors_are_built_side_by_side_and_consumers_of_the_old_one_are_war
     assert (v1.history(1)[0]["product.version"], v2.history(1)[0]["product.version"]) == ("1.0.0", "2.0.0")
     assert v1.to_pyarrow_table().num_rows == v2.to_pyarrow_table().num_rows > 0
 
-    notice = f"{CLV} 1.0.0 is deprecated: built until its sunset on {released.sunset}; move to {CLV_V2} (segment is now value_tier)"
+    notice = (f"{CLV} 1.0.0 is deprecated: built until its sunset on {released.sunset}; "
+              f"move to {CLV_V2} (segment is now value_tier)")
     warnings = [e.user_message for e in instance.all_logs(result.run_id) if e.level == 30]  # logging.WARNING
     assert f"sales.customer_watchlist consumes a deprecated version: {notice}" in warnings
     watch = result.asset_materializations_for_node("sales__customer_watchlist")[0]

@@ -13,6 +13,7 @@ from dagster import materialize
 from deltalake import DeltaTable
 from pyspark.sql import DataFrame
 
+from conftest import ON_JVM
 from mesh_platform.access.audit import audit_path
 from mesh_platform.access.masking import _pads, masking_key, masking_key_file
 from mesh_platform.access.reader import open_product
@@ -22,7 +23,6 @@ from mesh_platform.product.domain import upstream_stub
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.resources import platform_resources
 from mesh_platform.storage import product_path
-from conftest import ON_JVM
 
 CLV = "sales.customer_lifetime_value"
 HASHED = {"customer_id": "hash", "customer_name": "hash"}

@@ -14,9 +14,9 @@ from referencing import Registry, Resource
 
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.mesh import all_contracts
-from mesh_platform.settings import openlineage_file
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.product.resources import platform_resources
+from mesh_platform.settings import openlineage_file
 from mesh_platform.storage import bronze_path, product_path, write_arrow
 
 SPEC = Path(__file__).parent / "data" / "openlineage"

@@ -6,14 +6,13 @@ import json
 import random
 import re
 
-from pii_sample import labelled_columns
-from test_governance_gate import _publish, _report
-
+from domains.seeding.tpch import TABLES
 from mesh_platform.checks.metrics import MetricPlan
 from mesh_platform.governance.gate import PiiProbe, PiiThresholds
 from mesh_platform.governance.pii import mask
 from mesh_platform.governance.policies import domain_policies
-from domains.seeding.tpch import TABLES
+from pii_sample import labelled_columns
+from test_governance_gate import _publish, _report
 
 _WORDS = "furiously ironic deposits sleep carefully final packages haggle blithely regular accounts".split()
 

@@ -252,3 +252,25 @@ def test_outside_a_mesh_new_says_where_to_start(tmp_path, platform_only):
     assert result.returncode == 2
     assert "mesh init DIR" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_commands_act_on_the_mesh_of_the_current_folder_after_another_mesh_loaded(acme, platform_only):
+    """A process that loaded a code location of one mesh (this repository's sample) and then runs a command in
+    another mesh's folder acts on the latter: the folder a command runs in names its mesh."""
+    sample = Path(__file__).parent.parent
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from typer.testing import CliRunner\n"
+        "from mesh_platform.cli import app\n"
+        "from mesh_platform.product import domain_definitions\n"
+        f"domain_definitions(Path({str(sample / 'domains' / 'marketing')!r}))  # declares the sample mesh\n"
+        f"os.chdir({str(acme)!r})\n"
+        "result = CliRunner().invoke(app, ['new', 'domain', 'billing'])\n"
+        "sys.exit(result.exit_code)\n")
+    env = {**_env(platform_only), "PYTHONPATH": f"{platform_only}{os.pathsep}{sample}"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=sample, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert (acme / "domains" / "billing" / "definitions.py").is_file()
+    assert not (sample / "domains" / "billing").exists()

@@ -15,7 +15,7 @@ import pytest
 
 from mesh_platform.contracts import ContractError
 from mesh_platform.governance import lint_domain
-from mesh_platform.mesh import domains_dir, domain_names
+from mesh_platform.mesh import domain_names, domains_dir
 from mesh_platform.product import domain_definitions
 
 REPO = Path(__file__).parent.parent

@@ -21,7 +21,7 @@ from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance, 
 from dagster._core.definitions.observe import observe
 from deltalake import DeltaTable
 
-from mesh_platform.mesh import domains_dir, domain_sources
+from mesh_platform.mesh import domain_sources, domains_dir
 from mesh_platform.product.domain import domain_definitions
 from mesh_platform.sources import SourceError, parse_sources
 from mesh_platform.sources.assets import SOURCE_CHECK

@@ -9,10 +9,10 @@ from dagster import materialize
 from deltalake import DeltaTable
 
 from domains.finance import transforms
+from domains.seeding.bronze import seed
 from mesh_platform.mesh import domain_contracts
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.product.resources import platform_resources
-from domains.seeding.bronze import seed
 
 pytestmark = pytest.mark.slow
 

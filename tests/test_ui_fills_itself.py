@@ -15,10 +15,10 @@ import shutil
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from dagster_dev import ROOT, dagster_dev
 from test_ui_browser import browser, page, screenshot, status_field  # noqa: F401 (fixtures), skips without a browser
-from playwright.sync_api import expect
 
 pytestmark = [
     pytest.mark.slow,

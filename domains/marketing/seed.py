@@ -8,7 +8,7 @@ campaign's dates, with a per-customer response propensity so that engagement var
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -52,10 +52,10 @@ def _touches(rng: np.random.Generator, campaigns: pa.Table, customer_keys: np.nd
     customer = np.repeat(touched, counts)
     responds = rng.random(len(customer)) < np.repeat(propensity, counts)
     campaign = rng.integers(0, CAMPAIGNS, len(customer))
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
-    start_s = np.array([(datetime.combine(d, datetime.min.time(), timezone.utc) - epoch).total_seconds()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    start_s = np.array([(datetime.combine(d, datetime.min.time(), UTC) - epoch).total_seconds()
                         for d in campaigns["start_date"].to_pylist()], dtype=np.int64)
-    end_s = np.array([(datetime.combine(d, datetime.min.time(), timezone.utc) - epoch).total_seconds()
+    end_s = np.array([(datetime.combine(d, datetime.min.time(), UTC) - epoch).total_seconds()
                       for d in campaigns["end_date"].to_pylist()], dtype=np.int64) + 86_399
     offset = (rng.random(len(customer)) * (end_s - start_s)[campaign]).astype(np.int64)
     touched_at = (start_s[campaign] + offset) * 1_000_000

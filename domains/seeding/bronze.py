@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesh_platform.mesh import domain_module, domain_names
 from domains.seeding.tpch import TpchTables, generate
+from mesh_platform.mesh import domain_module, domain_names
 from mesh_platform.storage.delta import TableMissing, open_table, write_arrow
 from mesh_platform.storage.layout import bronze_path
 from mesh_platform.storage.permissions import private_folder

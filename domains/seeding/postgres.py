@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from mesh_platform.contracts.types import DECIMAL
-from mesh_platform.mesh import domain_module, domain_names, domains_dir
 from domains.seeding.bronze import SEED_VERSION, SeedResult
 from domains.seeding.tpch import TpchTables, generate
+from mesh_platform.contracts.types import DECIMAL
+from mesh_platform.mesh import domain_module, domain_names, domains_dir
 from mesh_platform.sources import postgres
 from mesh_platform.sources.loader import load_domain_sources
 from mesh_platform.sources.model import Source

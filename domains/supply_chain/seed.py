@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-
 SHIPMENT_COLUMNS = [
     "l_orderkey", "l_linenumber", "l_partkey", "l_suppkey", "l_quantity", "l_shipdate", "l_commitdate",
     "l_receiptdate", "l_shipmode", "l_shipinstruct", "l_returnflag",

@@ -12,7 +12,8 @@ from mesh_platform.contracts.model import Contract
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}
-code{background:#f4f4f4;padding:0 .2rem}.pii{color:#a33}.notice{background:#fff3cd;padding:.5rem}input{font-size:1rem;width:100%;padding:.4rem}"""
+code{background:#f4f4f4;padding:0 .2rem}.pii{color:#a33}.notice{background:#fff3cd;padding:.5rem}
+input{font-size:1rem;width:100%;padding:.4rem}"""
 
 
 def _page(title: str, body: str) -> str:
@@ -56,8 +57,12 @@ def product_page(contract: Contract, entry: CatalogEntry) -> str:
 
 
 def index_page(entries: list[CatalogEntry]) -> str:
+    def line(e: CatalogEntry) -> str:
+        lifecycle = "" if e.lifecycle == "active" else f" ({e.lifecycle})"
+        return f"v{e.version}{lifecycle} · {e.owner} · {e.freshness} · {e.description}"
+
     records = [{"product": e.product, "text": " ".join([e.product, e.description, *e.tags, *e.columns]).lower(),
-                "line": f"v{e.version}{'' if e.lifecycle == 'active' else ' (' + e.lifecycle + ')'} · {e.owner} · {e.freshness} · {e.description}"} for e in entries]
+                "line": line(e)} for e in entries]
     script = (
         f"const products={json.dumps(records)};const list=document.getElementById('list');"
         "function show(q){const words=q.toLowerCase().split(/\\s+/).filter(Boolean);list.innerHTML='';"

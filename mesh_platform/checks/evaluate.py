@@ -1,13 +1,13 @@
 """Evaluate a contract on a DataFrame in one pass.
 
-The structure (columns, types, no extras) is checked by pandera's PySpark backend at schema-only depth,
-which reads no data. Every row-level rule and the nullability of required columns become metrics of a
-single aggregation (a MetricPlan, see checks/metrics.py, that other checks add theirs to): one pass over the data for the whole contract, however many rules it has. On a
-persisted DataFrame that has not been computed yet, this pass is also the one that computes and caches
-it, so the rules cost little more than the build. Uniqueness (the primary key and `unique` rules) needs
-a grouping: one more pass per distinct set of columns, over the cache, which for the usual contract
-(a `unique` rule on its one-column key) is one. Only a failed rule costs one more small job, to fetch
-a few offending keys for the person who has to fix it.
+The structure (columns, types, no extras) is checked by pandera's PySpark backend at schema-only depth, which
+reads no data. Every row-level rule and the nullability of required columns become metrics of a single
+aggregation (a MetricPlan, see checks/metrics.py, that other checks add theirs to): one pass over the data for
+the whole contract, however many rules it has. On a persisted DataFrame that has not been computed yet, this
+pass is also the one that computes and caches it, so the rules cost little more than the build. Uniqueness
+(the primary key and `unique` rules) needs a grouping: one more pass per distinct set of columns, over the
+cache, which for the usual contract (a `unique` rule on its one-column key) is one. Only a failed rule costs
+one more small job, to fetch a few offending keys for the person who has to fix it.
 """
 
 from __future__ import annotations

@@ -24,17 +24,22 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 
-from mesh_platform.checks.drift import (DistributionProbe, dated_columns, distribution_outcome, previous_rows,
-                                        schema_outcome)
+from mesh_platform.checks.drift import (
+    DistributionProbe,
+    dated_columns,
+    distribution_outcome,
+    previous_rows,
+    schema_outcome,
+)
 from mesh_platform.checks.evaluate import CheckOutcome, ContractReport, evaluate_contract
 from mesh_platform.checks.names import SCHEMA_CHECK, UPSTREAM_CHECK
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.revisions import PublishedTable, published_table
 from mesh_platform.governance.gate import PiiProbe, governance_outcome
-from mesh_platform.governance.violations import Violation
 from mesh_platform.governance.policies import Policies
 from mesh_platform.governance.versioning import version_violations
+from mesh_platform.governance.violations import Violation
 
 if TYPE_CHECKING:  # the product package imports this module
     from mesh_platform.product.upstream import UpstreamVersion

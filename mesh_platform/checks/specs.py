@@ -19,7 +19,6 @@ from mesh_platform.checks.names import (
 )
 from mesh_platform.contracts.model import Contract, QualityRule
 
-
 UPSTREAM_DESCRIPTION = "Consumed products were read published, fresh and passing their blocking checks"
 GOVERNANCE_DESCRIPTION = "Complies with the council's and the domain's policies, on the contract and on the data"
 SCHEMA_DRIFT_DESCRIPTION = "Schema unchanged since the previous version unless the contract version changed"

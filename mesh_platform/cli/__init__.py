@@ -8,10 +8,24 @@ from __future__ import annotations
 
 import typer
 
-from mesh_platform.config import MeshConfigError
 from mesh_platform.cli import (
-    access, audit, catalog, cost, diff, health, identity, lint, materialize, odcs, read, release, scaffold, seed, vacuum,
+    access,
+    audit,
+    catalog,
+    cost,
+    diff,
+    health,
+    identity,
+    lint,
+    materialize,
+    odcs,
+    read,
+    release,
+    scaffold,
+    seed,
+    vacuum,
 )
+from mesh_platform.config import MeshConfigError
 
 app = typer.Typer(
     help="Operate the data mesh: seed sources, lint contracts, materialize, read products and manage access.",

@@ -15,7 +15,8 @@ from mesh_platform.access.change import propose_consumer
 from mesh_platform.access.credentials import domain_principals
 from mesh_platform.cli.identity import acting_as
 from mesh_platform.cli.output import fail
-from mesh_platform.mesh import domains_dir as mesh_domains_dir, contract_file, find_contract
+from mesh_platform.mesh import contract_file, find_contract
+from mesh_platform.mesh import domains_dir as mesh_domains_dir
 
 app = typer.Typer(help="Request, grant and deny read access to products.", no_args_is_help=True)
 console = Console()
@@ -62,7 +63,8 @@ def list_command(
 def grant_command(
     request_id: str = typer.Argument(...),
     by: str = typer.Option(..., "--by", help="The owner team deciding, e.g. team:sales."),
-    domains_dir: Path | None = typer.Option(None, "--domains-dir", help="Folder holding the domain folders (default: the mesh's)."),
+    domains_dir: Path | None = typer.Option(None, "--domains-dir",
+                                            help="Folder holding the domain folders (default: the mesh's)."),
 ) -> None:
     """Grant a request: proposes the contract change (a git branch) for review and merge.
 

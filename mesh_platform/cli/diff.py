@@ -15,7 +15,8 @@ from mesh_platform.cli.output import fail
 from mesh_platform.contracts import ContractError, load_domain_contracts
 from mesh_platform.contracts.diff import diff, version_problems
 from mesh_platform.contracts.revisions import git_revision, published_table
-from mesh_platform.mesh import domains_dir as mesh_domains_dir, domain_names
+from mesh_platform.mesh import domain_names
+from mesh_platform.mesh import domains_dir as mesh_domains_dir
 
 console = Console()
 

@@ -13,7 +13,11 @@ from rich.table import Table
 from mesh_platform import settings
 from mesh_platform.access import identity as registry
 from mesh_platform.access.credentials import (
-    Identity, authenticate, credentials_file, presented_tokens, save_token,
+    Identity,
+    authenticate,
+    credentials_file,
+    presented_tokens,
+    save_token,
 )
 from mesh_platform.cli.output import DENIED, fail
 

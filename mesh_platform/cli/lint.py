@@ -10,7 +10,8 @@ from rich.markup import escape
 from mesh_platform.config import current_mesh
 from mesh_platform.dg import dg_config_errors
 from mesh_platform.governance import critical, lint_domain
-from mesh_platform.mesh import domains_dir as mesh_domains_dir, domain_names
+from mesh_platform.mesh import domain_names
+from mesh_platform.mesh import domains_dir as mesh_domains_dir
 
 console = Console()
 

@@ -12,7 +12,8 @@ from mesh_platform.cli.output import fail
 from mesh_platform.contracts import ContractError
 from mesh_platform.contracts.odcs import from_odcs, odcs_schema_errors, to_odcs
 from mesh_platform.contracts.yaml_text import YamlFileError, read_yaml_file
-from mesh_platform.mesh import domains_dir as mesh_domains_dir, all_contracts
+from mesh_platform.mesh import all_contracts
+from mesh_platform.mesh import domains_dir as mesh_domains_dir
 
 console = Console()
 
@@ -46,7 +47,8 @@ def export_command(
 def import_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An ODCS v3 YAML document."),
     fmt: str = typer.Option("odcs", "--format", "-f", help="odcs (Open Data Contract Standard v3)."),
-    domains_dir: Path | None = typer.Option(None, "--domains-dir", help="Folder holding the domain folders (default: the mesh's)."),
+    domains_dir: Path | None = typer.Option(None, "--domains-dir",
+                                            help="Folder holding the domain folders (default: the mesh's)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing contract file."),
 ) -> None:
     """Create a contract file from an ODCS document (the product still needs its transform)."""

@@ -43,7 +43,8 @@ def release_major(contract_file: Path, sunset: date, note: str = "") -> Release:
     def bump(data: dict) -> None:
         data["version"] = f"{major}.0.0"
 
-    previous_text, previous = edit_contract(text, deprecate, str(contract_file.with_name(f"{contract.name}.v{contract.major}.yaml")))
+    superseded = contract_file.with_name(f"{contract.name}.v{contract.major}.yaml")
+    previous_text, previous = edit_contract(text, deprecate, str(superseded))
     current_text, current = edit_contract(text, bump, str(contract_file))
     previous_file = contract_file.with_name(previous.file_name)
     if previous_file.exists():

@@ -7,11 +7,17 @@ from dataclasses import dataclass
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from mesh_platform.checks.names import (GOVERNANCE_CHECK, NULLABILITY_CHECK, PRIMARY_KEY_CHECK, SCHEMA_CHECK,
-                                       rule_check_name)
+from mesh_platform.checks.names import (
+    GOVERNANCE_CHECK,
+    NULLABILITY_CHECK,
+    PRIMARY_KEY_CHECK,
+    SCHEMA_CHECK,
+    rule_check_name,
+)
 from mesh_platform.checks.specs import contract_checks
 from mesh_platform.contracts import Contract
-from mesh_platform.governance.lint import critical, lint_domain
+from mesh_platform.governance.lint import lint_domain
+from mesh_platform.governance.violations import critical
 from mesh_platform.mesh import domains_dir
 
 

@@ -177,7 +177,7 @@ class PiiProbe:
         for name in self.columns:
             inspected = values[self.inspected(name)]
 
-            def examples(kind: str) -> list[str]:
+            def examples(kind: str, name: str = name) -> list[str]:
                 shown = (values[example] for example in self.examples(name, kind))
                 return list(dict.fromkeys(e for e in shown if e is not None))
 

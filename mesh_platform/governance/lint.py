@@ -15,7 +15,7 @@ from mesh_platform.governance.policies import LOOSENING_RULE, Policies, PolicyEr
 from mesh_platform.governance.rules import KNOWN_RULES, RULES
 from mesh_platform.governance.sla import infeasible_slas
 from mesh_platform.governance.versioning import version_violations
-from mesh_platform.governance.violations import Violation, critical  # critical: compliance.py imports it from here
+from mesh_platform.governance.violations import Violation  # critical: compliance.py imports it from here
 from mesh_platform.sources import Source, SourceError, load_domain_sources
 
 

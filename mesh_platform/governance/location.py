@@ -17,6 +17,7 @@ from dagster import (
 )
 
 from mesh_platform import settings
+from mesh_platform.contracts import Contract
 from mesh_platform.governance.compliance import product_compliance, shares_by_domain
 from mesh_platform.governance.maintenance import (
     audit_compaction_schedule,
@@ -26,7 +27,6 @@ from mesh_platform.governance.maintenance import (
     vacuum_job,
     vacuum_schedule,
 )
-from mesh_platform.contracts import Contract
 from mesh_platform.mesh import all_contracts
 from mesh_platform.monitoring.cost import mesh_cost
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
@@ -76,7 +76,8 @@ def council_assets(contracts: dict[str, Contract]) -> list:
     def mesh_health(context: AssetExecutionContext) -> MaterializeResult:
         rows = scorecard(contracts, context.instance)
         table = "\n".join(
-            f"| {r.domain} | {r.products} | {r.cross_domain_dependency_ratio:.2f}{'' if r.cdr_within_target else ' (over target)'} "
+            f"| {r.domain} | {r.products} | {r.cross_domain_dependency_ratio:.2f}"
+            f"{'' if r.cdr_within_target else ' (over target)'} "
             f"| {r.discoverability:.2f} | {r.governance_compliance:.0%} | {r.freshness_compliance:.0%} |" for r in rows
         )
         metadata = {

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from mesh_platform.contracts.yaml_text import YamlFileError, read_yaml_file
 from mesh_platform.config import current_mesh, find_mesh
+from mesh_platform.contracts.yaml_text import YamlFileError, read_yaml_file
 
 Severity = Literal["CRITICAL", "WARNING"]
 LOOSENING_RULE = "GOVERNANCE-001"

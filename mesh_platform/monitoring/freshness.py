@@ -31,8 +31,13 @@ from dagster._time import get_current_timestamp  # the clock Dagster's daemons (
 from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
 from mesh_platform.monitoring.alerts import FreshnessAlert, configured_sinks, deliver
-from mesh_platform.monitoring.data_time import (SlaVerdict, SourceExpectation, sla_verdicts, source_expectations,
-                                             source_verdicts)
+from mesh_platform.monitoring.data_time import (
+    SlaVerdict,
+    SourceExpectation,
+    sla_verdicts,
+    source_expectations,
+    source_verdicts,
+)
 from mesh_platform.storage.layout import product_key
 
 STATE_NAMES = {FreshnessState.PASS: "passing", FreshnessState.WARN: "warning", FreshnessState.FAIL: "failing"}

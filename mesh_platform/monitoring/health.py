@@ -65,7 +65,7 @@ def mesh_health(contracts: dict[str, Contract], instance: DagsterInstance, now: 
     for domain in sorted({c.domain for c in live.values()}):
         own = [c for c in live.values() if c.domain == domain]
 
-        def share(values: list[bool | float]) -> float:
+        def share(values: list[bool | float], own: list[Contract] = own) -> float:
             return round(sum(values) / len(own), 4)
 
         rows.append(DomainHealth(

@@ -32,7 +32,6 @@ from mesh_platform.sources import load_domain_sources
 from mesh_platform.sources.assets import source_asset
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
-
 BOUND_RESOURCES = ("io_manager", "mesh")  # read and publish as the location's domain (access/binding.py)
 # One process per step, forked from a server that has already imported Dagster, the platform and this code
 # location: a step starts in a fraction of a second instead of paying those imports again (spawn's default).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mesh_platform.product.io_manager import MeshDeltaIOManager
 from mesh_platform.product.run import ProductRun
 from mesh_platform.spark import SparkResource
-from mesh_platform.product.io_manager import MeshDeltaIOManager
 
 
 def platform_resources(domain: str) -> dict[str, Any]:

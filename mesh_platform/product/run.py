@@ -9,8 +9,8 @@ from dagster import ConfigurableResource
 from pydantic import Field, field_validator
 
 from mesh_platform import settings
-from mesh_platform.config import current_mesh
 from mesh_platform.access.binding import DomainBound
+from mesh_platform.config import current_mesh
 
 
 class ProductRun(ConfigurableResource, DomainBound):

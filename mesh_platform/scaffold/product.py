@@ -21,7 +21,7 @@ from mesh_platform.contracts import ContractError
 from mesh_platform.contracts.loader import parse_contract_text
 from mesh_platform.governance import critical, domain_policies
 from mesh_platform.governance.lint import lint_contract, sla_violations
-from mesh_platform.governance.policies import PolicyError, Policies
+from mesh_platform.governance.policies import Policies, PolicyError
 from mesh_platform.scaffold import ScaffoldError, check_name, snake_case, write_new
 from mesh_platform.sources import Source, load_domain_sources
 

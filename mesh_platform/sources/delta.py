@@ -14,8 +14,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mesh_platform.sources.model import Source
-from mesh_platform.sources.observation import (SourceDrift, SourceObservation, arrow_columns, conform, drift,
-                                               epoch_seconds, require_fit, source_label)
+from mesh_platform.sources.observation import (
+    SourceDrift,
+    SourceObservation,
+    arrow_columns,
+    conform,
+    drift,
+    epoch_seconds,
+    require_fit,
+    source_label,
+)
 from mesh_platform.storage.delta import TableMissing, open_table, read_table
 from mesh_platform.storage.layout import bronze_path
 

@@ -23,8 +23,15 @@ from pyarrow import json as pa_json
 
 from mesh_platform.contracts.types import spark_type
 from mesh_platform.sources.model import Source
-from mesh_platform.sources.observation import (SourceDrift, SourceObservation, arrow_columns, conform, drift,
-                                               epoch_seconds, source_label)
+from mesh_platform.sources.observation import (
+    SourceDrift,
+    SourceObservation,
+    arrow_columns,
+    conform,
+    drift,
+    epoch_seconds,
+    source_label,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
