@@ -69,6 +69,20 @@ class DagsterDev:
         raise TimeoutError(f"{key} did not become {status} within {timeout:.0f} s; see {self.log}")
 
 
+def wait_until_serving(server: DagsterDev, timeout: float = 180) -> None:
+    """Until the webserver (of `dagster dev` or `dg dev`) answers; RuntimeError with its log if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(f"{server.url}/server_info", timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the webserver did not start:\n{server.log.read_text()[-3000:]}")
+        time.sleep(1)
+
+
 @contextmanager
 def dagster_dev(home: Path, lake_root: Path, extra_env: dict | None = None):
     """`dagster dev -w workspace.yaml` in its own process group, stopped by group id afterwards."""
@@ -87,16 +101,7 @@ def dagster_dev(home: Path, lake_root: Path, extra_env: dict | None = None):
         )
     server = DagsterDev(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if requests.get(f"{server.url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dagster dev did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(1)
+        wait_until_serving(server)
         yield server
     finally:
         stop(process)

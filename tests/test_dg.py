@@ -9,14 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
+from dagster_dev import DagsterDev, free_port, stop, wait_until_serving
 from mesh_platform.dg import PROJECT_TOML, dg_config_errors, workspace_toml
-from tests.dagster_dev import DagsterDev, free_port, stop
 
 ROOT = Path(__file__).parent.parent
 DG = str(Path(sys.executable).parent / "dg")
@@ -112,15 +110,7 @@ def test_dg_dev_in_a_domain_serves_its_products_and_checks(dg_env, tmp_path):
                                    env=dg_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     server = DagsterDev(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if requests.get(f"{server.url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(1)
+        wait_until_serving(server)
         assert server.wait_for_locations() == ["sales"]
         nodes = server.graphql("""{ assetNodes { assetKey { path } isMaterializable
             assetChecksOrError { ... on AssetChecks { checks { name } } } } }""")["assetNodes"]
