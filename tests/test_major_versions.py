@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import types
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -213,4 +214,6 @@ def test_odcs_carries_the_deprecation_and_round_trips():
     assert document["status"] == "deprecated"
     assert from_odcs(document, "doc.yaml") == contract
     v2 = parse_contract(_clv(version="2.0.0"), "customer_lifetime_value.yaml")
-    assert to_odcs(v2)["schema"][0]["physicalName"] == "sales/gold/customer_lifetime_value_v2"
+    exported = to_odcs(v2, lake_root=Path("/lake"))
+    assert exported["schema"][0]["physicalName"] == exported["schema"][0]["name"] == "customer_lifetime_value_v2"
+    assert exported["servers"][0]["path"] == "/lake/sales/gold/customer_lifetime_value_v2"

@@ -27,6 +27,7 @@ def export_command(
     fmt: str = typer.Option("odcs", "--format", "-f", help="odcs (Open Data Contract Standard v3)."),
     out: Path = typer.Option(Path("odcs"), "--out", "-o", help="Folder for the documents."),
     product: list[str] = typer.Option([], "--product", "-p", help="Only these DOMAIN.PRODUCT (repeatable)."),
+    lake: Path | None = typer.Option(None, "--lake", help="Lake the `servers:` entries point at (default: the mesh's)."),
 ) -> None:
     """Write each contract as an ODCS v3 YAML document, validated against the standard's schema."""
     _odcs_only(fmt)
@@ -36,7 +37,7 @@ def export_command(
         raise fail(f"not products of the mesh: {', '.join(unknown)}")
     out.mkdir(parents=True, exist_ok=True)
     for key in product or sorted(contracts):
-        document = to_odcs(contracts[key])
+        document = to_odcs(contracts[key], lake_root=lake)
         errors = odcs_schema_errors(document)
         if errors:  # a mapping bug, never the user's: say so rather than write an invalid document
             raise fail(f"{key}: the ODCS document does not validate: {errors[0]}")
