@@ -106,6 +106,7 @@ REFUSED = [
     ({"metric": "duplicateValues", "unit": "percent", "mustBeLessThan": 1}, "no duplicates at all"),
     ({"metric": "duplicateValues", "mustBeGreaterOrEqualTo": 0}, "no duplicates at all"),
     ({"metric": "invalidValues", "arguments": {"pattern": "^[FOP]$"}, "mustBe": 0}, "pattern"),
+    ({"metric": "invalidValues", "arguments": {"validValues": "F"}, "mustBe": 0}, "must be a non-empty list"),
     ({"metric": "invalidValues", "arguments": {"validValues": ["F"]}, "mustBeLessThan": 10, "unit": "percent"},
      "no invalid values at all"),
     ({"metric": "rowCount", "mustBeGreaterThan": 0}, "put it in schema[0].quality"),

@@ -88,6 +88,8 @@ def _library(base: dict, check: dict) -> dict:
         if unknown or "validValues" not in arguments:
             raise Refused(f"only arguments.validValues maps to allowed_values (got {', '.join(unknown) or 'none'}); "
                           "a pattern or other validity rule has no contract equivalent")
+        if not isinstance(arguments["validValues"], list) or not arguments["validValues"]:
+            raise Refused("arguments.validValues must be a non-empty list of the allowed values")
         _at_most_zero(check, "invalid values")
         return base | {"rule": "allowed_values", "values": arguments["validValues"]}
     if metric == "rowCount":
