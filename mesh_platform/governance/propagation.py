@@ -4,7 +4,9 @@ The council's assets (compliance, mesh_health, cost) read the instance, not the 
 declare no dependency on them: a catalog importing the lineage graph (Atlan, DataHub, Marquez) would
 otherwise show them as a child of every product. This sensor keeps their automation: it remembers each
 product's latest data version (its cursor) and requests one run of the council's assets when one of them
-changed. A renewal ("checked, still current") keeps its data version, so it recomputes nothing, as before.
+changed. As the automation condition it replaces: a renewal ("checked, still current") keeps its data
+version, so it recomputes nothing; nothing runs while a product was never published (a filling mesh would
+otherwise recompute after each product) or while the previous run is in progress (the changes wait for it).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSelection,
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -28,6 +32,8 @@ from dagster._core.definitions.data_version import extract_data_version_from_ent
 from mesh_platform import settings
 
 SENSOR_NAME = "governance_propagation"
+IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+               DagsterRunStatus.STARTED]
 
 
 def data_versions(instance, products: Sequence[AssetKey]) -> dict[str, str]:
@@ -53,8 +59,13 @@ def governance_propagation(council: Sequence[AssetsDefinition], products: Sequen
         "data version (renewals do not count).",
     )
     def _propagation(context: SensorEvaluationContext):
-        seen = json.loads(context.cursor or "{}")
         now = data_versions(context.instance, products)
+        if len(now) < len(products):
+            return SkipReason(f"{len(products) - len(now)} of {len(products)} products never published")
+        running = RunsFilter(tags={"dagster/sensor_name": SENSOR_NAME}, statuses=IN_PROGRESS)
+        if context.instance.get_run_records(running, limit=1):
+            return SkipReason("the previous recomputation is still in progress")
+        seen = json.loads(context.cursor or "{}")
         changed = sorted(key for key, version in now.items() if seen.get(key) != version)
         if not changed:
             return SkipReason("no product published a new data version")
