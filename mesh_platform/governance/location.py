@@ -6,10 +6,6 @@ A mesh's own `governance/definitions.py`, beside its council's policies, is `def
 
 from dagster import (
     AssetExecutionContext,
-    AssetSelection,
-    AssetSpec,
-    AutomationConditionSensorDefinition,
-    DefaultSensorStatus,
     Definitions,
     MaterializeResult,
     MetadataValue,
@@ -27,34 +23,32 @@ from mesh_platform.governance.maintenance import (
     vacuum_job,
     vacuum_schedule,
 )
+from mesh_platform.governance.propagation import governance_propagation
 from mesh_platform.mesh import all_contracts
 from mesh_platform.monitoring.cost import mesh_cost
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
 from mesh_platform.monitoring.health import mesh_health as scorecard
-from mesh_platform.product.automation import refresh_condition
 from mesh_platform.product.location import require_own_assets
 from mesh_platform.product.refresh import refresh_mesh
 from mesh_platform.storage.layout import product_key
 
 
-def _mesh_wide(products: list, name: str, description: str):
-    """The council's asset over every product, recomputed whenever one of them publishes new data."""
+def _mesh_wide(name: str, description: str):
+    """The council's asset over every product. It reads the instance, so it has no lineage edge to them (a
+    catalog would draw it as every product's child); governance_propagation (propagation.py) recomputes it
+    whenever one of them publishes new data."""
     return asset(
         key=["governance", name],
-        deps=products,
         group_name="governance",
         owners=["team:governance-council"],
         kinds={"python"},
-        automation_condition=refresh_condition(),  # follows data versions: a renewal recomputes nothing
         description=description,
     )
 
 
 def council_assets(contracts: dict[str, Contract]) -> list:
     """compliance, mesh_health and cost over `contracts` (every product of the mesh)."""
-    products = [product_key(c.domain, c.asset_name) for c in contracts.values()]
-
-    @_mesh_wide(products, "compliance", "Share of products passing governance (no CRITICAL policy violation in the contract, "
+    @_mesh_wide("compliance", "Share of products passing governance (no CRITICAL policy violation in the contract, "
                 "and their latest governance report on the data passed), overall and by domain.")
     def compliance(context: AssetExecutionContext) -> MaterializeResult:
         results = product_compliance(context.instance, contracts)
@@ -71,7 +65,7 @@ def council_assets(contracts: dict[str, Contract]) -> list:
         })
 
 
-    @_mesh_wide(products, "mesh_health", "The mesh's health by domain: cross-domain dependency ratio (target < 0.2), "
+    @_mesh_wide("mesh_health", "The mesh's health by domain: cross-domain dependency ratio (target < 0.2), "
                 "discoverability, governance and freshness compliance. Also `mesh health`.")
     def mesh_health(context: AssetExecutionContext) -> MaterializeResult:
         rows = scorecard(contracts, context.instance)
@@ -88,7 +82,7 @@ def council_assets(contracts: dict[str, Contract]) -> list:
             "| domain | products | CDR | discoverability | governance | freshness |\n|---|---|---|---|---|---|\n" + table)})
 
 
-    @_mesh_wide(products, "cost", "Compute (Spark CPU and wall seconds, bytes read and written) of the last "
+    @_mesh_wide("cost", "Compute (Spark CPU and wall seconds, bytes read and written) of the last "
                 f"{settings.COST_WINDOW_DAYS} days' publishes and storage held now, by product and domain. Also `mesh cost`.")
     def cost(context: AssetExecutionContext) -> MaterializeResult:
         products, domains = mesh_cost(contracts, context.instance)
@@ -108,19 +102,15 @@ def council_assets(contracts: dict[str, Contract]) -> list:
 
 def governance_definitions(contracts: dict[str, Contract] | None = None) -> Definitions:
     """The council's location over `contracts` (default: every product of the mesh in use). It runs only its own
-    assets: products appear as stubs, and no platform IO manager is bound here, so nothing in it reads a
-    product's data."""
+    assets: products are not even stubs here (no lineage edge to them), and no platform IO manager is bound
+    here, so nothing in it reads a product's data."""
     contracts = all_contracts() if contracts is None else contracts
     products = [product_key(c.domain, c.asset_name) for c in contracts.values()]
     defs = Definitions(
-        assets=[*(AssetSpec(key) for key in products), *(council := council_assets(contracts)), lake_vacuum],
+        assets=[*(council := council_assets(contracts)), lake_vacuum],
         jobs=[read_audit_compaction, vacuum_job, refresh_mesh],
         schedules=[vacuum_schedule, audit_compaction_schedule],
-        sensors=[AutomationConditionSensorDefinition(
-            "governance_propagation", target=AssetSelection.assets(*council),
-            default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=settings.sensor_interval(),
-            description="Recomputes compliance, the health scorecard and cost whenever a product publishes.",
-        ), freshness_alert_sensor(contracts), orphaned_cli_runs],
+        sensors=[governance_propagation(council, products), freshness_alert_sensor(contracts), orphaned_cli_runs],
     )
     require_own_assets(defs, "governance", __file__)
     return defs

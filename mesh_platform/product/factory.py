@@ -12,8 +12,6 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     FreshnessPolicy,
-    TableColumn,
-    TableSchema,
     asset,
 )
 
@@ -24,6 +22,7 @@ from mesh_platform.governance import Policies, domain_policies
 from mesh_platform.mesh import domains_dir
 from mesh_platform.product.automation import product_condition
 from mesh_platform.product.build import Transform
+from mesh_platform.product.catalog_metadata import column_schema, table_name
 from mesh_platform.product.docs import product_markdown
 from mesh_platform.product.materialize import ProductBuild, source_input
 from mesh_platform.product.run import ProductRun
@@ -37,22 +36,6 @@ def freshness_policy(contract: Contract) -> FreshnessPolicy:
     return FreshnessPolicy.time_window(
         fail_window=timedelta(hours=contract.sla.freshness_hours),
         warn_window=timedelta(hours=warn) if warn else None,
-    )
-
-
-def column_schema(contract: Contract) -> TableSchema:
-    audit = {
-        "_computed_at": "UTC time of the build",
-        "_product_version": "contract version of the build",
-        "_source_products": "consumed products and the Delta versions read (domain.product@vN)",
-        "_composed_at": "UTC time the sources were composed",
-    }
-    descriptions = {c.name: c.description for c in contract.columns} | audit
-    return TableSchema(
-        columns=[
-            TableColumn(name=name, type=type_, description=descriptions[name])
-            for name, type_ in contract.published_columns.items()
-        ]
     )
 
 
@@ -90,6 +73,7 @@ def product_asset(
         metadata={
             "schema": io_schema(contract.domain, GOLD),
             "dagster/column_schema": column_schema(contract),
+            "dagster/table_name": table_name(contract),  # catalogs read it off the definition, before any run
             "contract_version": contract.version,
             "freshness_sla_hours": contract.sla.freshness_hours,
         },

@@ -17,20 +17,22 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_deltalake import DeltaLakeIOManager, LocalConfig
-from dagster_deltalake.io_manager import TableConnection
+from dagster_deltalake.io_manager import DeltaLakeDbClient, TableConnection
 from pyspark.sql import DataFrame
 
 from mesh_platform import settings
 from mesh_platform.access.binding import DomainBound
 from mesh_platform.access.policy import AccessDenied
 from mesh_platform.access.reader import open_product
+from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.revisions import contract_metadata
 from mesh_platform.mesh import domain_contracts, domain_sources
 from mesh_platform.monitoring.lineage import dataset
 from mesh_platform.monitoring.observe import open_observation
 from mesh_platform.product.build import Publication
+from mesh_platform.product.catalog_metadata import column_schema, delta_description
 from mesh_platform.sources import Source
 from mesh_platform.sources.assets import declared_source
 from mesh_platform.sources.observe import read_source
@@ -41,17 +43,32 @@ from mesh_platform.storage.layout import BRONZE, GOLD, bronze_path, io_schema, p
 COLUMN_SCHEMA = "dagster/column_schema"
 
 
-def _described_schema(df: DataFrame, definition_metadata: dict) -> TableSchema:
-    """The written schema, with column descriptions carried over from the contract."""
-    declared = definition_metadata.get(COLUMN_SCHEMA)
-    declared_schema = getattr(declared, "value", declared)
-    descriptions = {c.name: c.description for c in getattr(declared_schema, "columns", [])}
-    return TableSchema(
-        columns=[
-            TableColumn(name=f.name, type=f.dataType.simpleString(), description=descriptions.get(f.name))
-            for f in df.schema.fields
-        ]
-    )
+def _written_schema(df: DataFrame, contract: Contract | None) -> TableSchema:
+    """The written columns and types, with the contract's descriptions, constraints and tags."""
+    schema = column_schema(contract) if contract is not None else TableSchema(columns=[])
+    declared = {c.name: c for c in schema.columns}
+    columns = []
+    for f in df.schema.fields:
+        known = declared.get(f.name)
+        columns.append(TableColumn(name=f.name, type=f.dataType.simpleString()) if known is None else TableColumn(
+            name=f.name, type=f.dataType.simpleString(), description=known.description,
+            constraints=known.constraints, tags=known.tags))
+    return TableSchema(columns=columns, constraints=schema.constraints)
+
+
+class ProductTables(DeltaLakeDbClient):
+    """dagster-deltalake's client, naming tables as the mesh does: `domain.product`, not `domain/gold.product`
+    (DbIOManager records it as `dagster/table_name` and in a `Query` that must be valid SQL for the tools
+    that show or run it)."""
+
+    @staticmethod
+    def get_table_name(table_slice: TableSlice) -> str:
+        return f"{table_slice.schema.split('/', 1)[0]}.{table_slice.table}"
+
+    @staticmethod
+    def get_select_statement(table_slice: TableSlice) -> str:
+        columns = ", ".join(table_slice.columns) if table_slice.columns else "*"
+        return f"SELECT {columns} FROM {ProductTables.get_table_name(table_slice)}"
 
 
 class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
@@ -89,7 +106,8 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         }
         observation = open_observation(context.run_id, ".".join(context.asset_key.path))
         try:
-            commit = write_delta(df, connection.table_uri, commit_metadata)
+            described = delta_description(contract) if contract is not None else None
+            commit = write_delta(df, connection.table_uri, commit_metadata, described)
         except Exception as exc:  # nothing committed: the previous version stays current
             if observation:
                 observation.failed(f"Delta commit failed: {exc}")
@@ -98,7 +116,7 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
                                          commit.size_bytes) if observation else {}
         return {
             "dagster/row_count": MetadataValue.int(commit.row_count),
-            COLUMN_SCHEMA: MetadataValue.table_schema(_described_schema(df, context.definition_metadata or {})),
+            COLUMN_SCHEMA: MetadataValue.table_schema(_written_schema(df, contract)),
             "dagster/table_name": ".".join(context.asset_key.path),
             "dagster/uri": MetadataValue.path(commit.uri),
             "delta_version": MetadataValue.int(commit.version),
@@ -165,3 +183,9 @@ class MeshDeltaIOManager(DeltaLakeIOManager, DomainBound):
     @staticmethod
     def default_load_type() -> type | None:
         return DataFrame
+
+    def create_io_manager(self, context) -> DbIOManager:
+        return DbIOManager(
+            db_client=ProductTables(), database="deltalake", schema=self.schema_, type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(), io_manager_name="DeltaLakeIOManager",
+        )

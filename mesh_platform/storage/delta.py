@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from mesh_platform import settings
+from mesh_platform.storage.description import TableDescription
 from mesh_platform.storage.permissions import close_new_versions, prepare_table
 from mesh_platform.storage.spark_write import commit_spark_files
 from mesh_platform.storage.vacuum import remove_stale_staging
@@ -59,15 +60,24 @@ def read_table(spark: SparkSession, table: DeltaTable) -> DataFrame:
 
 
 def write_arrow(
-    data: pa.Table, uri: str | Path, commit_metadata: dict[str, str] | None = None
+    data: pa.Table, uri: str | Path, commit_metadata: dict[str, str] | None = None,
+    description: TableDescription | None = None,
 ) -> Commit:
-    """Replace the table's contents with `data` in one commit (creating the table if needed)."""
+    """Replace the table's contents with `data` in one commit (creating the table if needed); with a
+    `description`, the table and its schema carry it (storage/description.py)."""
+    if description is not None:
+        data = description.described_arrow(data)  # refuses nulls in required columns before any write
     access = prepare_table(uri)  # closed before delta-rs creates a file in it (permissions.py)
+    exists = current_version(uri) is not None
+    if description is not None and exists:
+        description.label(uri)
     write_deltalake(
         str(uri),
         data,
         mode="overwrite",
         schema_mode="overwrite",
+        name=description.name if description else None,  # delta-rs applies these when it creates the table
+        description=description.description if description else None,
         commit_properties=CommitProperties(custom_metadata=commit_metadata or {}),
     )
     commit = _committed(uri)
@@ -101,12 +111,15 @@ def write_path(df: DataFrame) -> str:
     return "arrow" if size <= settings.arrow_write_max_bytes() else "spark"
 
 
-def write_delta(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str] | None = None) -> Commit:
+def write_delta(
+    df: DataFrame, uri: str | Path, commit_metadata: dict[str, str] | None = None,
+    description: TableDescription | None = None,
+) -> Commit:
     """Replace the table's contents with `df` in one commit, through Arrow or Spark's executors."""
-    if write_path(df) == "spark" and commit_spark_files(df, uri, commit_metadata or {}):
+    if write_path(df) == "spark" and commit_spark_files(df, uri, commit_metadata or {}, description):
         commit = _committed(uri)
     else:
-        commit = write_arrow(df.toArrow(), uri, commit_metadata)
+        commit = write_arrow(df.toArrow(), uri, commit_metadata, description)
     _remove_killed_writers_staging(uri)
     return commit
 

@@ -22,6 +22,7 @@ from deltalake.transaction import AddAction, create_table_with_add_actions
 from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from mesh_platform.storage.description import RequiredColumnNull, TableDescription
 from mesh_platform.storage.permissions import close_new_versions, close_tree, prepare_table
 
 STAGING_PREFIX = "spark-"
@@ -39,13 +40,23 @@ def _add_action(table_root: Path, file: Path, footer: pq.FileMetaData) -> AddAct
     )
 
 
-def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str, str]) -> bool:
-    """Writes `df` with Spark and commits it as the table's new version; False if Spark wrote no file."""
+def commit_spark_files(
+    df: DataFrame, uri: str | Path, commit_metadata: dict[str, str], description: TableDescription | None = None
+) -> bool:
+    """Writes `df` with Spark and commits it as the table's new version; False if Spark wrote no file. With a
+    `description`, the table and its schema carry it and the job fails on a null in a required column."""
     table_root = Path(uri)
     access = prepare_table(table_root)  # the executors write into a folder others cannot reach
     staging = table_root / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
     try:
-        df.write.parquet(str(staging))  # the executors write; the job commit makes the files appear at once
+        written = description.guarded(df) if description is not None else df
+        try:  # the executors write; the job commit makes the files appear at once
+            written.write.parquet(str(staging))
+        except Exception as exc:
+            null = description.null_error_in(exc) if description is not None else None
+            if null:
+                raise RequiredColumnNull(null) from None
+            raise
         files = sorted(staging.glob("*.parquet"))
         if not files:
             shutil.rmtree(staging, ignore_errors=True)
@@ -53,14 +64,20 @@ def commit_spark_files(df: DataFrame, uri: str | Path, commit_metadata: dict[str
         actions = [_add_action(table_root, f, pq.read_metadata(f)) for f in files]  # footers: row counts
         # The DataFrame's declared schema, as the Arrow path commits it: engines' writers differ in the
         # nullability they put in files (Sail marks computed columns non-null), Spark's schema does not.
-        schema = DeltaSchema.from_arrow(to_arrow_schema(df.schema, timezone="UTC"))
+        arrow_schema = to_arrow_schema(df.schema, timezone="UTC")
+        schema = DeltaSchema.from_arrow(description.arrow_schema(arrow_schema) if description else arrow_schema)
         properties = CommitProperties(custom_metadata=commit_metadata)
         try:
             table = DeltaTable(str(table_root))
         except TableNotFoundError:
             create_table_with_add_actions(str(table_root), schema, actions, mode="overwrite",
+                                          name=description.name if description else None,
+                                          description=description.description if description else None,
                                           commit_properties=properties)
         else:
+            if description is not None:
+                description.label(table_root)
+                table = DeltaTable(str(table_root))
             table.create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
         close_tree(staging, access)  # the files Spark created with its own modes, checksums and _SUCCESS too
         close_new_versions(table_root, access, DeltaTable(str(table_root)).version())
