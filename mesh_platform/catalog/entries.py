@@ -13,7 +13,7 @@ from mesh_platform.checks.specs import contract_checks
 from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle
 from mesh_platform.contracts.model import Contract
 from mesh_platform.monitoring.data_time import NEVER_PUBLISHED, SlaVerdict, sla_verdicts
-from mesh_platform.storage.layout import product_key
+from mesh_platform.storage.layout import product_key, product_path
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class CatalogEntry:
     reads: int = 0
     lifecycle: str = "active"  # active | deprecated | retired
     notice: str | None = None  # what consumers of a deprecated or retired major are told
+    location: str = ""  # the Delta table's path in the lake
+    row_count: int | None = None  # as the latest materialization recorded it (None: never published or not recorded)
 
     @property
     def checks_failed(self) -> list[str]:
@@ -62,6 +64,17 @@ def _latest_checks(instance: DagsterInstance, contracts: list[Contract]) -> dict
     return found
 
 
+def _row_counts(instance: DagsterInstance, contracts: list[Contract]) -> dict[str, int]:
+    """product -> `dagster/row_count` of its latest materialization, in one event-log query."""
+    keys = {product_key(c.domain, c.asset_name): c.key for c in contracts}
+    counts = {}
+    for key, event in instance.event_log_storage.get_latest_materialization_events(list(keys)).items():
+        value = event.asset_materialization.metadata.get("dagster/row_count") if event and event.asset_materialization else None
+        if isinstance(getattr(value, "value", None), int):
+            counts[keys[key]] = value.value
+    return counts
+
+
 def freshness_word(verdict: SlaVerdict) -> str:
     """fresh | stale | never published: whether the product's data is within its SLA."""
     return verdict.state if verdict.state == NEVER_PUBLISHED else "fresh" if verdict.within_sla else "stale"
@@ -75,6 +88,7 @@ def catalog_entries(
     used = usage(reads(lake_root, next(iter(only)) if only and len(only) == 1 else None))
     checks = _latest_checks(instance, list(chosen.values()))
     verdicts = sla_verdicts(chosen, instance, time.time())
+    row_counts = _row_counts(instance, list(chosen.values()))
     entries = []
     for key, contract in chosen.items():
         verdict = verdicts[key]
@@ -89,6 +103,7 @@ def catalog_entries(
             data_time=verdict.data_time, data_age_hours=verdict.age_hours, checks=checks[key],
             reads=used[key].read_count if key in used else 0,
             lifecycle=lifecycle(contract), notice=deprecation_notice(contract),
+            location=str(product_path(lake_root, contract.domain, contract.asset_name)), row_count=row_counts.get(key),
         ))
     return entries
 
