@@ -165,8 +165,10 @@ def test_product_page_shows_location_how_to_read_rows_last_publish_and_latest_ch
     assert page.by_id("rows") == f"{rows:,}" and rows > 0
     assert page.by_id("published") == datetime.fromtimestamp(latest.timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
     html = page.html
-    for check in ("contract_schema", "governance_report"):
-        assert f"<code>{check}</code></td><td>blocks publication</td><td class=\"PASSED\">PASSED</td>" in html, check
+    latest_checks = {e.product: e.checks for e in catalog_entries(all_contracts(), instance, lake_root)}[product]
+    shown = dict(re.findall(r"<tr><td><code>([^<]+)</code></td><td>[^<]+</td><td class=\"[A-Z]+\">([a-z ]+)</td>", html))
+    assert shown == {name: {"SUCCEEDED": "passed", "FAILED": "failed"}[s] for name, s in latest_checks.items()}
+    assert {"contract_schema", "governance_report"} <= set(shown) and set(shown.values()) == {"passed"}
 
     # the two ways to read it the page shows, run as shown
     command, snippet = [unescape(code) for code in re.findall(r"<pre><code>(.*?)</code></pre>", html, re.S)]

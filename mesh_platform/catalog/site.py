@@ -20,8 +20,9 @@ from mesh_platform.contracts.model import Contract
 STYLE = """body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}
 code,pre{background:#f4f4f4;padding:0 .2rem}pre{padding:.5rem;overflow-x:auto}.pii{color:#a33}
-.notice{background:#fff3cd;padding:.5rem}.FAILED{color:#a33;font-weight:bold}.PASSED{color:#276b2e}
+.notice{background:#fff3cd;padding:.5rem}.FAILED{color:#a33;font-weight:bold}.SUCCEEDED{color:#276b2e}
 input{font-size:1rem;width:100%;padding:.4rem}footer{margin-top:2rem;color:#666;font-size:.9rem}"""
+CHECK_RESULT = {"SUCCEEDED": "passed", "FAILED": "failed", "PLANNED": "running"}
 SEARCH_HINT = "search names, owners, descriptions, columns and their descriptions, tags, PII (try: pii)"
 # JSON inside <script>: these characters never appear raw, so the HTML parser cannot see a tag or comment.
 _SCRIPT_SAFE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
@@ -76,10 +77,13 @@ def _state(contract: Contract, entry: CatalogEntry) -> str:
 
 
 def _checks(contract: Contract, entry: CatalogEntry) -> str:
+    def result(check: str) -> str:  # the latest execution's status (Dagster's AssetCheckExecutionRecordStatus)
+        status = entry.checks.get(check)
+        return f'<td class="{escape(status or "none")}">{escape(CHECK_RESULT.get(status, status or "not run yet"))}</td>'
+
     rows = "".join(
         f"<tr><td><code>{escape(c.name)}</code></td><td>{'blocks publication' if c.critical else 'warns'}</td>"
-        f"<td class=\"{escape(entry.checks.get(c.name, 'none'))}\">{escape(entry.checks.get(c.name, 'not run yet'))}</td>"
-        f"<td>{escape(c.description)}</td></tr>" for c in contract_checks(contract)
+        f"{result(c.name)}<td>{escape(c.description)}</td></tr>" for c in contract_checks(contract)
     )
     return ("<h2>Checks</h2><table id=checks><tr><th>check</th><th>on failure</th><th>latest result</th>"
             f"<th>what it checks</th></tr>{rows}</table>")
