@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 from dagster import AssetKey, DagsterInstance
 from typer.testing import CliRunner
 
@@ -218,3 +219,32 @@ def test_the_search_runs_in_a_browser_without_running_injected_code(hostile_site
         finally:
             browser.close()
     assert dialogs == []  # no injected alert ran, no script broke
+
+
+def test_row_count_after_a_renewal_is_the_count_of_the_build_it_renews(tmp_path):
+    from dagster import AssetMaterialization
+
+    contract = parse_contract(PLAIN, "vans.yaml")
+    instance = DagsterInstance.ephemeral()
+    key = AssetKey(["depot", "vans"])
+    instance.report_runless_asset_event(AssetMaterialization(key, metadata={"dagster/row_count": 1234}))
+    instance.report_runless_asset_event(AssetMaterialization(key, metadata={"mesh/still_current": True}))
+    (entry,) = catalog_entries({contract.key: contract}, instance, tmp_path / "lake")
+    assert entry.row_count == 1234 and entry.location == str(tmp_path / "lake" / "depot" / "gold" / "vans")
+    instance.report_runless_asset_event(AssetMaterialization(key, metadata={"dagster/row_count": 7}))
+    (entry,) = catalog_entries({contract.key: contract}, instance, tmp_path / "lake")
+    assert entry.row_count == 7
+
+
+def test_a_hostile_contract_imported_from_odcs_stays_text_on_its_page(tmp_path):
+    from mesh_platform.contracts.odcs import from_odcs, to_odcs
+
+    document = yaml.safe_load(yaml.safe_dump(to_odcs(parse_contract(PARCELS, "parcels.yaml"))))  # a foreign file
+    imported = from_odcs(document, "parcels.odcs.yaml")
+    assert imported.description == HOSTILE  # import keeps the text as it is: the site is where it must be safe
+    entries = catalog_entries({imported.key: imported}, DagsterInstance.ephemeral(), tmp_path / "lake")
+    build_site({imported.key: imported}, entries, tmp_path / "site", BUILT_AT)
+    page = Page((tmp_path / "site" / "depot.parcels.html").read_text())
+    assert "img" not in {t for t, _ in page.tags} and not page.scripts and HOSTILE in page.visible()
+    (script,) = Page((tmp_path / "site" / "index.html").read_text()).scripts
+    assert "</" not in script and "<!--" not in script

@@ -15,6 +15,8 @@ from mesh_platform.contracts.model import Contract
 from mesh_platform.monitoring.data_time import NEVER_PUBLISHED, SlaVerdict, sla_verdicts
 from mesh_platform.storage.layout import product_key, product_path
 
+RENEWALS_LOOKED_BACK = 50
+
 
 @dataclass(frozen=True)
 class CatalogEntry:
@@ -64,14 +66,23 @@ def _latest_checks(instance: DagsterInstance, contracts: list[Contract]) -> dict
     return found
 
 
+def _row_count(event) -> int | None:
+    value = event.asset_materialization.metadata.get("dagster/row_count") if event and event.asset_materialization else None
+    return value.value if isinstance(getattr(value, "value", None), int) else None
+
+
 def _row_counts(instance: DagsterInstance, contracts: list[Contract]) -> dict[str, int]:
-    """product -> `dagster/row_count` of its latest materialization, in one event-log query."""
+    """product -> `dagster/row_count` of its latest materialization that records one: a runless "still
+    current" renewal records none (the data did not change), so the build before it counts."""
     keys = {product_key(c.domain, c.asset_name): c.key for c in contracts}
     counts = {}
     for key, event in instance.event_log_storage.get_latest_materialization_events(list(keys)).items():
-        value = event.asset_materialization.metadata.get("dagster/row_count") if event and event.asset_materialization else None
-        if isinstance(getattr(value, "value", None), int):
-            counts[keys[key]] = value.value
+        count = _row_count(event)
+        if count is None and event is not None:  # renewed: look back over recent records (one query each)
+            records = instance.fetch_materializations(key, limit=RENEWALS_LOOKED_BACK).records
+            count = next((c for r in records if (c := _row_count(r.event_log_entry)) is not None), None)
+        if count is not None:
+            counts[keys[key]] = count
     return counts
 
 
