@@ -1,4 +1,5 @@
-"""OpenLineage run events of real builds, validated against the OpenLineage JSON schemas (tests/data)."""
+"""OpenLineage run events of real builds, validated against the OpenLineage JSON schemas (tests/data), the
+openlineage-python models of the facets whose schema is not copied there, and the platform's own facet schema."""
 
 from __future__ import annotations
 
@@ -10,10 +11,21 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 from deltalake import DeltaTable
 from jsonschema import Draft202012Validator, ValidationError
+from openlineage.client.facet_v2 import (
+    documentation_dataset,
+    documentation_job,
+    job_type_job,
+    ownership_dataset,
+    ownership_job,
+    storage_dataset,
+    symlinks_dataset,
+)
+from openlineage.client.serde import Serde
 from referencing import Registry, Resource
 
 from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.mesh import all_contracts
+from mesh_platform.monitoring import contract_facet
 from mesh_platform.product.factory import bronze_spec, product_asset
 from mesh_platform.product.resources import platform_resources
 from mesh_platform.settings import openlineage_file
@@ -25,6 +37,21 @@ FACET_SCHEMAS = {  # facet name -> its schema file (each also checks the base fa
     "outputStatistics": "OutputStatisticsOutputDatasetFacet", "errorMessage": "ErrorMessageRunFacet",
     "parent": "ParentRunFacet", "tags": "TagsRunFacet",
 }
+# (where, facet name) -> the openlineage-python model that must rebuild the facet exactly: its required fields,
+# no unknown ones, and its spec `_schemaURL`; the base facet fields are checked against the core schema.
+MODELS = {
+    ("dataset", "symlinks"): lambda f: symlinks_dataset.SymlinksDatasetFacet(
+        identifiers=[symlinks_dataset.Identifier(**i) for i in f.pop("identifiers")], **f),
+    ("dataset", "storage"): lambda f: storage_dataset.StorageDatasetFacet(**f),
+    ("dataset", "ownership"): lambda f: ownership_dataset.OwnershipDatasetFacet(
+        owners=[ownership_dataset.Owner(**o) for o in f.pop("owners")], **f),
+    ("dataset", "documentation"): lambda f: documentation_dataset.DocumentationDatasetFacet(**f),
+    ("job", "jobType"): lambda f: job_type_job.JobTypeJobFacet(**f),
+    ("job", "ownership"): lambda f: ownership_job.OwnershipJobFacet(
+        owners=[ownership_job.Owner(**o) for o in f.pop("owners")], **f),
+    ("job", "documentation"): lambda f: documentation_job.DocumentationJobFacet(**f),
+}
+BASE_FACET = {"dataset": "DatasetFacet", "job": "JobFacet", "run": "RunFacet", "output": "OutputDatasetFacet"}
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +67,27 @@ def validate():
         name: Draft202012Validator(json.loads((SPEC / f"{file}.json").read_text()), registry=registry, format_checker=checker)
         for name, file in FACET_SCHEMAS.items()
     }
+    ours = contract_facet.facet_schema()  # the custom facet's schema, as the package ships it
+    facet_validators[contract_facet.NAME] = Draft202012Validator(ours, registry=registry, format_checker=checker)
+    base = {where: Draft202012Validator({"$ref": f"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{d}"},
+                                        registry=registry, format_checker=checker) for where, d in BASE_FACET.items()}
 
     def check(event: dict) -> None:
         event_validator.validate(event)
-        facets = [*event["run"].get("facets", {}).items()]
+        facets = [("run", n, f) for n, f in event["run"].get("facets", {}).items()]
+        facets += [("job", n, f) for n, f in event["job"].get("facets", {}).items()]
         for d in event.get("inputs", []) + event.get("outputs", []):
-            facets += [*d.get("facets", {}).items(), *d.get("outputFacets", {}).items()]
-        for name, facet in facets:
-            facet_validators[name].validate({name: facet})
-        assert {name for name, _ in facets} <= set(FACET_SCHEMAS)  # every facet emitted is checked
+            facets += [("dataset", n, f) for n, f in d.get("facets", {}).items()]
+            facets += [("output", n, f) for n, f in d.get("outputFacets", {}).items()]
+        for where, name, facet in facets:
+            base[where].validate(facet)
+            if (where, name) in MODELS:
+                fields = {k: v for k, v in facet.items() if not k.startswith("_")}
+                assert Serde.to_dict(MODELS[where, name]({**fields, "producer": facet["_producer"]})) == facet, name
+            else:
+                facet_validators[name].validate({name: facet})
+        if contract_facet.NAME in event["run"]["facets"]:
+            assert event["run"]["facets"][contract_facet.NAME]["_schemaURL"].split("#")[0] == ours["$id"]
 
     return check
 
@@ -82,6 +121,27 @@ def test_every_build_of_the_mesh_sends_start_then_complete_with_versions_and_sch
         assert output["outputFacets"]["outputStatistics"]["rowCount"] == materialization["dagster/row_count"].value
         table = DeltaTable(str(table_path), version=materialization["delta_version"].value)
         assert [f["name"] for f in output["facets"]["schema"]["fields"]] == [f.name for f in table.schema().fields]
+
+        # what a catalog shows: the logical name, storage, owner, description, job type, contract and verdict
+        facets = output["facets"]
+        assert facets["symlinks"]["identifiers"] == [{"namespace": "mesh", "name": product, "type": "TABLE"}]
+        assert (facets["storage"]["storageLayer"], facets["storage"]["fileFormat"]) == ("delta", "parquet")
+        assert facets["ownership"]["owners"] == [{"name": contract.owner, "type": "MAINTAINER"}]
+        assert facets["documentation"]["description"] == " ".join(contract.description.split())
+        for event in events:
+            job = event["job"]["facets"]
+            assert (job["jobType"]["processingType"], job["jobType"]["integration"]) == ("BATCH", "DAGSTER")
+            assert job["ownership"]["owners"][0]["name"] == contract.owner
+            assert job["documentation"]["description"].startswith(f"Builds {product} v{contract.version}")
+        verdicts = [e["run"]["facets"]["mesh_contract"] for e in events]
+        assert {v["contractVersion"] for v in verdicts} == {contract.version}
+        assert [v["gate"]["verdict"] for v in verdicts] == ["pending", "passed"]
+        assert verdicts[1]["gate"]["blockingFailures"] == [] and verdicts[1]["gate"]["checksRun"] > 0
+        for upstream in contract.dependencies:  # a consumed product is named as the product it is
+            up = contracts[upstream.product]
+            read = next(d for d in start["inputs"] if d["name"] == str(product_path(lake_root, up.domain, up.asset_name)))
+            assert read["facets"]["symlinks"]["identifiers"][0]["name"] == upstream.product
+            assert read["facets"]["ownership"]["owners"][0]["name"] == up.owner
 
         inputs = {d["name"]: d["facets"]["version"]["datasetVersion"] for d in start["inputs"]}
         for source in contract.sources:
@@ -126,6 +186,13 @@ def test_a_refused_build_sends_fail_and_events_also_go_to_an_http_endpoint(tmp_p
     assert fail["outputs"] == []
     assert "breaks its contract" in fail["run"]["facets"]["errorMessage"]["message"]
     assert fail["run"]["facets"]["errorMessage"]["programmingLanguage"] == "python"
+    gate = fail["run"]["facets"]["mesh_contract"]["gate"]  # refused by the gate, naming the check that blocked it
+    assert gate["verdict"] == "refused" and gate["blockingFailures"], gate
+    assert all(name in fail["run"]["facets"]["errorMessage"]["message"] for name in gate["blockingFailures"])
+    assert events[1]["run"]["facets"]["mesh_contract"]["gate"]["verdict"] == "passed"
+    with pytest.raises(ValidationError):  # the platform's facet schema checks too: a verdict it does not define
+        validate({**fail, "run": {**fail["run"], "facets": {**fail["run"]["facets"],
+                  "mesh_contract": {**fail["run"]["facets"]["mesh_contract"], "gate": {**gate, "verdict": "maybe"}}}}})
     (source,) = events[2]["inputs"]
     assert source["facets"]["version"]["datasetVersion"] == "1"  # the second write of the bronze table
     assert received == events  # the same events, POSTed to the endpoint

@@ -13,7 +13,9 @@ from mesh_platform.checks.specs import contract_checks
 from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle
 from mesh_platform.contracts.model import Contract
 from mesh_platform.monitoring.data_time import NEVER_PUBLISHED, SlaVerdict, sla_verdicts
-from mesh_platform.storage.layout import product_key
+from mesh_platform.storage.layout import product_key, product_path
+
+RENEWALS_LOOKED_BACK = 50
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class CatalogEntry:
     reads: int = 0
     lifecycle: str = "active"  # active | deprecated | retired
     notice: str | None = None  # what consumers of a deprecated or retired major are told
+    location: str = ""  # the Delta table's path in the lake
+    row_count: int | None = None  # as the latest materialization recorded it (None: never published or not recorded)
 
     @property
     def checks_failed(self) -> list[str]:
@@ -62,6 +66,26 @@ def _latest_checks(instance: DagsterInstance, contracts: list[Contract]) -> dict
     return found
 
 
+def _row_count(event) -> int | None:
+    value = event.asset_materialization.metadata.get("dagster/row_count") if event and event.asset_materialization else None
+    return value.value if isinstance(getattr(value, "value", None), int) else None
+
+
+def _row_counts(instance: DagsterInstance, contracts: list[Contract]) -> dict[str, int]:
+    """product -> `dagster/row_count` of its latest materialization that records one: a runless "still
+    current" renewal records none (the data did not change), so the build before it counts."""
+    keys = {product_key(c.domain, c.asset_name): c.key for c in contracts}
+    counts = {}
+    for key, event in instance.event_log_storage.get_latest_materialization_events(list(keys)).items():
+        count = _row_count(event)
+        if count is None and event is not None:  # renewed: look back over recent records (one query each)
+            records = instance.fetch_materializations(key, limit=RENEWALS_LOOKED_BACK).records
+            count = next((c for r in records if (c := _row_count(r.event_log_entry)) is not None), None)
+        if count is not None:
+            counts[keys[key]] = count
+    return counts
+
+
 def freshness_word(verdict: SlaVerdict) -> str:
     """fresh | stale | never published: whether the product's data is within its SLA."""
     return verdict.state if verdict.state == NEVER_PUBLISHED else "fresh" if verdict.within_sla else "stale"
@@ -75,6 +99,7 @@ def catalog_entries(
     used = usage(reads(lake_root, next(iter(only)) if only and len(only) == 1 else None))
     checks = _latest_checks(instance, list(chosen.values()))
     verdicts = sla_verdicts(chosen, instance, time.time())
+    row_counts = _row_counts(instance, list(chosen.values()))
     entries = []
     for key, contract in chosen.items():
         verdict = verdicts[key]
@@ -89,6 +114,7 @@ def catalog_entries(
             data_time=verdict.data_time, data_age_hours=verdict.age_hours, checks=checks[key],
             reads=used[key].read_count if key in used else 0,
             lifecycle=lifecycle(contract), notice=deprecation_notice(contract),
+            location=str(product_path(lake_root, contract.domain, contract.asset_name)), row_count=row_counts.get(key),
         ))
     return entries
 

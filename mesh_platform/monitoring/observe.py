@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 
 from mesh_platform import settings
 from mesh_platform.monitoring.compute import ComputeCost, ComputeMeter
-from mesh_platform.monitoring.lineage import BuildRun, Dataset
+from mesh_platform.monitoring.lineage import BuildRun, Dataset, GateVerdict
 
 log = logging.getLogger(__name__)
 _OPEN: dict[tuple[str, str], BuildObservation] = {}
@@ -36,6 +36,7 @@ class BuildObservation:
         self.build = build
         self.enabled = settings.monitoring_enabled()
         self._inputs: list[Dataset] = []
+        self._gate: GateVerdict | None = None  # the publish gate's verdict, once the checks ran
         self._started = self._ended = False
         self._own_seconds = 0.0
         if self.enabled:
@@ -53,6 +54,10 @@ class BuildObservation:
         """Spark jobs from now on count towards `name` (build, checks, publish)."""
         if self.enabled:
             self._timed(self._meter.phase, name)
+
+    def judged(self, gate: GateVerdict) -> None:
+        """The gate's verdict, carried by the events sent from now on (COMPLETE or FAIL)."""
+        self._gate = gate
 
     def failed(self, error: str) -> None:
         if self._ended or not self.enabled:
@@ -81,7 +86,7 @@ class BuildObservation:
         try:
             from mesh_platform.monitoring.openlineage import emit  # the client's import cost: see its docstring
 
-            self._timed(emit, state, self.build, self._inputs, **details)
+            self._timed(emit, state, self.build, self._inputs, gate=self._gate, **details)
         except Exception as exc:  # lineage is an observer: a broken transport must not fail a publish
             log.warning("OpenLineage %s event for %s not sent: %s", state, self.build.product, exc)
 

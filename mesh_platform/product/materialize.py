@@ -31,7 +31,7 @@ from mesh_platform.contracts.lifecycle import deprecation_notice, lifecycle, tod
 from mesh_platform.contracts.model import Contract
 from mesh_platform.governance import Policies, Violation, lint_contract
 from mesh_platform.mesh import domain_sources
-from mesh_platform.monitoring.lineage import BuildRun, Dataset, dataset
+from mesh_platform.monitoring.lineage import BuildRun, Dataset, GateVerdict, dataset
 from mesh_platform.monitoring.observe import BuildObservation
 from mesh_platform.product.build import BuildContext, Publication, Transform
 from mesh_platform.product.data_time import build_data_time
@@ -135,7 +135,8 @@ class ProductBuild:
             raise Failure(f"{deprecation_notice(self.contract)}; reload the code location")
         deprecated = self._deprecated_dependencies(context)
         session = spark.spark_session
-        observation = BuildObservation(BuildRun(".".join(self.key.path), context.run_id, context.job_name), session)
+        observation = BuildObservation(BuildRun(".".join(self.key.path), context.run_id, context.job_name, self.contract),
+                                       session)
         try:
             yield from self._checked_build(context, mesh, session, observation, inputs, deprecated)
         except Exception as exc:  # a refusal or a crash; a failed commit is reported by the IO manager
@@ -159,6 +160,10 @@ class ProductBuild:
                                         history=history, after_pass=clock.pass_done, as_of=mesh.as_of_date)
             checked = time.perf_counter()
             publishes = not report.blocking_failures
+            observation.judged(GateVerdict(
+                "passed" if publishes else "refused", len(report.outcomes),
+                [o.name for o in report.blocking_failures],
+                [o.name for o in report.outcomes if not o.passed and not o.critical]))
             yield from _check_results(report, self.key, publishes)
             if not publishes:
                 raise _refusal(contract, report)
@@ -227,10 +232,11 @@ class ProductBuild:
                 bronze.append(dataset(path := bronze_path(lake_root, contract.domain, name), current_version(path), df))
                 continue
             observed = observe_source(source, contract.domain, lake_root)
-            bronze.append(dataset(source_uri(source, contract.domain, lake_root), observed.data_version, df))
+            bronze.append(dataset(source_uri(source, contract.domain, lake_root), observed.data_version, df,
+                                  delta=source.kind == "delta"))
         consumed = [
             dataset(product_path(lake_root, self.upstreams[s.product].domain, self.upstreams[s.product].asset_name),
-                    s.version, products[s.product])
+                    s.version, products[s.product], self.upstreams[s.product])
             for s in read
         ]
         return bronze + consumed
