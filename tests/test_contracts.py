@@ -10,6 +10,8 @@ import yaml
 from mesh_platform.contracts import ContractError, load_contract
 from mesh_platform.mesh import all_contracts
 
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+
 ORDERS = Path(__file__).parent.parent / "domains" / "sales" / "contracts" / "orders.yaml"
 
 

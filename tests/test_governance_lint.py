@@ -16,6 +16,8 @@ from mesh_platform.contracts.loader import parse_contract
 from mesh_platform.governance import domain_policies, lint_contract, lint_domain
 from mesh_platform.product import domain_definitions
 
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+
 COMPLIANT = {
     "name": "payments", "domain": "billing", "version": "1.0.0", "owner": "team:billing", "description": "d",
     "kind": "aggregate", "primary_key": ["payment_id"], "sla": {"freshness_hours": 24},

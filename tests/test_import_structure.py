@@ -12,6 +12,10 @@ import io
 import tokenize
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+
 PACKAGE = "mesh_platform"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE
 MAX_LINES = 400

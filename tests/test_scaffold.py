@@ -23,6 +23,8 @@ from mesh_platform.config import find_mesh
 from mesh_platform.dg import dg_config_errors
 from mesh_platform.governance.rules import KNOWN_RULES
 
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
 MESH_ENV = ("MESH_ROOT", "MESH_LAKE_ROOT", "MESH_AS_OF", "MESH_SOURCES_PROFILE", "DAGSTER_HOME")
@@ -44,6 +46,7 @@ for module in sys.argv[1:]:
     found[module] = {"assets": sorted(k.to_user_string() for k in graph.get_all_asset_keys()),
                      "checks": sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys)}
 import domains
+
 found["domains_package"] = domains.__file__
 print(json.dumps(found))
 """

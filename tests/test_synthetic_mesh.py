@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
 PRODUCTS = int(os.environ.get("MESH_SYNTHETIC_PRODUCTS", "120"))
@@ -30,6 +32,7 @@ DOMAINS = int(os.environ.get("MESH_SYNTHETIC_DOMAINS", "8"))
 LOAD_ALL = """
 import importlib, json, sys
 import domains
+
 found = {"domains_package": domains.__file__}
 for location, module in json.loads(sys.argv[1]).items():
     graph = importlib.import_module(module).defs.resolve_asset_graph()
