@@ -23,6 +23,8 @@ def orders():
     return all_contracts()["sales.orders"]
 
 
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+
 def _document(contract, column: str | None = None, checks: list[dict] | None = None, **top) -> dict:
     document = copy.deepcopy(to_odcs(contract, lake_root=Path("/lake")))
     if column is not None:
