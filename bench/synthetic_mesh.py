@@ -235,7 +235,8 @@ def generate(out: Path, products: int = 500, domains: int = 20, seed: int = 7) -
         locations[domain] = {"products": len(own), "bronze": len(bronze), "assets": len(declared | foreign) + len(own),
                              "checks": sum(map(expected_checks, own)) + len(declared)}
     every = [p for own in planned.values() for p in own]
-    locations["governance"] = {"products": 0, "assets": len(every) + len(GOVERNANCE_ASSETS), "checks": 0}
+    # The council's location holds its own assets only: no product stubs, no lineage edge under every product.
+    locations["governance"] = {"products": 0, "assets": len(GOVERNANCE_ASSETS), "checks": 0}
     entries = [{"python_module": {"module_name": f"domains.{d}.definitions", "location_name": d}} for d in planned]
     entries.append({"python_module": {"module_name": "governance.definitions", "location_name": "governance"}})
     # A mesh repository of its own: mesh.yaml, and the council's location beside its policies.
