@@ -54,6 +54,15 @@ def default_as_of() -> date:
     return mesh.as_of if mesh is not None and mesh.as_of else datetime.now(UTC).date()
 
 
+def fixed_as_of() -> date | None:
+    """The mesh's as-of date when one is set (MESH_AS_OF, else mesh.yaml's `as_of`), None when builds follow
+    the clock: it bounds the partitions of partitioned products (product/partitions.py)."""
+    if value := os.environ.get("MESH_AS_OF"):
+        return date.fromisoformat(value)
+    mesh = current_mesh(required=False)
+    return mesh.as_of if mesh is not None else None
+
+
 def spark_remote() -> str | None:
     return os.environ.get("MESH_SPARK_REMOTE") or None
 

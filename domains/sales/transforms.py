@@ -10,11 +10,13 @@ from mesh_platform.product import BuildContext
 
 
 def orders(ctx: BuildContext) -> DataFrame:
-    lines = ctx.source("order_lines").groupBy("l_orderkey").agg(
+    # Partitioned by order month: the month's orders, and only their lines.
+    placed = ctx.in_partition(ctx.source("orders"), "o_orderdate").where(F.col("o_orderdate") <= F.lit(ctx.as_of))
+    keys = placed.select(F.col("o_orderkey").alias("l_orderkey"))
+    lines = ctx.source("order_lines").join(keys, "l_orderkey", "left_semi").groupBy("l_orderkey").agg(
         F.count(F.lit(1)).alias("line_count"),
         F.sum(F.col("l_extendedprice") * (1 - F.col("l_discount"))).alias("net_revenue"),
     )
-    placed = ctx.source("orders").where(F.col("o_orderdate") <= F.lit(ctx.as_of))
     return placed.join(lines, placed.o_orderkey == lines.l_orderkey, "left").select(
         identifier("o_orderkey").alias("order_id"),
         identifier("o_custkey").alias("customer_id"),

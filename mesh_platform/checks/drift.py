@@ -118,10 +118,14 @@ def dated_columns(contract: Contract) -> set[str]:
     return {c.name for c in contract.columns if c.type in ("date", "timestamp")}
 
 
-def metric_history(instance: DagsterInstance, key: AssetKey) -> dict[str, list[float]]:
-    """The drift metrics of the product's latest builds, newest first (renewals carry none: skipped)."""
+def metric_history(instance: DagsterInstance, key: AssetKey, partition: str | None = None) -> dict[str, list[float]]:
+    """The drift metrics of the product's latest builds (of `partition`'s, for a partitioned product), newest
+    first (renewals carry none: skipped)."""
     found: dict[str, list[float]] = {}
-    for record in builds(instance, key, HISTORY):
+    for record in builds(instance, key, HISTORY, partition=partition):
+        built = record.asset_materialization.metadata.get("partitions")
+        if partition is not None and built is not None and built.value != partition:
+            continue  # a backfill's range: its metrics are the range's, not this partition's
         for name, value in record.asset_materialization.metadata.items():
             if name.startswith("drift/") and not name.endswith(("_low", "_high")):
                 found.setdefault(name, []).append(float(value.value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dagster import AssetCheckSpec, AssetKey
+from dagster import AssetCheckSpec, AssetKey, PartitionsDefinition
 
 from mesh_platform.checks.names import (
     DISTRIBUTION_DRIFT_CHECK,
@@ -80,9 +80,12 @@ def contract_checks(contract: Contract) -> list[CheckDef]:
     return checks
 
 
-def check_specs(contract: Contract, asset_key: AssetKey) -> list[AssetCheckSpec]:
-    # Critical checks block: a failure stops publication and downstream steps.
+def check_specs(contract: Contract, asset_key: AssetKey,
+                partitions_def: PartitionsDefinition | None = None) -> list[AssetCheckSpec]:
+    # Critical checks block: a failure stops publication and downstream steps. A partitioned product's
+    # checks are partitioned with it: each partition's build records its own verdicts.
     return [
-        AssetCheckSpec(c.name, asset=asset_key, blocking=c.critical, description=c.description)
+        AssetCheckSpec(c.name, asset=asset_key, blocking=c.critical, description=c.description,
+                       partitions_def=partitions_def)
         for c in contract_checks(contract)
     ]

@@ -20,7 +20,7 @@ def _field_path(location: tuple) -> str:
     for item in location:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        elif item in {"not_null", "unique", "min", "max", "allowed_values"} and parts:
+        elif item in {"not_null", "unique", "min", "max", "allowed_values", "by_time", "by_values"} and parts:
             continue
         else:
             parts.append(str(item))

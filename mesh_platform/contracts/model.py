@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mesh_platform.contracts.access import AccessPolicy, access_problems
 from mesh_platform.contracts.bounds import DateBound, parse_date_bound
+from mesh_platform.contracts.partitioning import Mapping, Partitioning, TimePartitioning
 from mesh_platform.contracts.types import SUPPORTED_TYPES, is_supported_type
 
 # Names must be usable as SQL identifiers; the naming *conventions* are governance (NAMING-001).
@@ -136,6 +137,7 @@ class Sla(_Strict):
 class Dependency(_Strict):
     product: str
     on_stale: Literal["use_last_good", "fail"] = "fail"
+    partition_mapping: Mapping | None = None  # contracts/partitioning.py; inferred when not given
 
     @field_validator("product")
     @classmethod
@@ -212,6 +214,7 @@ class Contract(_Strict):
     allow_empty: bool = False
     access: AccessPolicy = AccessPolicy()
     deprecation: Deprecation | None = None
+    partitioning: Partitioning | None = None
 
     @field_validator("name", "domain")
     @classmethod
@@ -259,6 +262,10 @@ class Contract(_Strict):
             raise ValueError(f"quality declares the same rule twice: {', '.join(repeated)}")
         if self.allow_empty and self.min_rows is not None:
             raise ValueError(f"allow_empty: true contradicts min_rows: {self.min_rows}; remove one of them")
+        if self.partitioning is not None:
+            problems = self.partitioning.problems({c.name: c.type for c in self.columns})
+            if problems:
+                raise ValueError("\n".join(problems))
         bound_problems = list(_bound_problems(self))
         if bound_problems:
             raise ValueError("\n".join(bound_problems))
@@ -299,6 +306,10 @@ class Contract(_Strict):
 
     def retired(self, today: date) -> bool:
         return self.deprecation is not None and today > self.deprecation.sunset
+
+    @property
+    def time_partitioned(self) -> bool:
+        return isinstance(self.partitioning, TimePartitioning)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

@@ -136,6 +136,8 @@ def to_odcs(contract: Contract, lake_root: Path | None = None, as_of: date | Non
             prop["description"] = column.description
         if column.name in contract.primary_key:
             prop |= {"primaryKey": True, "primaryKeyPosition": contract.primary_key.index(column.name) + 1}
+        if contract.partitioning is not None and column.name == contract.partitioning.column:
+            prop |= {"partitioned": True, "partitionKeyPosition": 1}  # how: the mesh.partitioning property
         if column.name in rules_by_column:
             prop["quality"] = rules_by_column[column.name]
         custom = _custom(pii=column.pii or None, masking=contract.access.masking.get(column.name))
@@ -162,6 +164,7 @@ def to_odcs(contract: Contract, lake_root: Path | None = None, as_of: date | Non
             kind=contract.kind, refresh=contract.refresh, sources=contract.sources,
             dependencies=[d.model_dump() for d in contract.dependencies],
             sla_warn_after_hours=contract.sla.warn_after_hours, allow_empty=contract.allow_empty or None,
+            partitioning=contract.partitioning.model_dump(mode="json") if contract.partitioning else None,
             **(contract.deprecation.model_dump(mode="json", exclude_defaults=True) if contract.deprecation else {}),
         ),
     }
@@ -236,6 +239,8 @@ def from_odcs(document: dict, source: str) -> Contract:
                    "row_filters": {r["role"].removeprefix("consumer:"): mesh_customs(r)["row_filter"]
                                    for r in roles if "row_filter" in mesh_customs(r)}},
     }
+    if "partitioning" in extra:
+        data["partitioning"] = extra["partitioning"]
     if "sunset" in extra:
         data["deprecation"] = {k: extra[k] for k in ("sunset", "successor", "note") if k in extra}
     return parse_contract(data, source)

@@ -48,11 +48,11 @@ def data_time_metadata(seconds: float) -> dict[str, MetadataValue]:
     return {DATA_TIME: MetadataValue.float(round(seconds, 3)), DATA_TIME_TEXT: MetadataValue.text(iso)}
 
 
-def builds(instance: DagsterInstance, key: AssetKey, limit: int, after_timestamp: float | None = None
-           ) -> list[EventLogRecord]:
-    """The latest `limit` real builds of `key` (renewals skipped), newest first."""
+def builds(instance: DagsterInstance, key: AssetKey, limit: int, after_timestamp: float | None = None,
+           partition: str | None = None) -> list[EventLogRecord]:
+    """The latest `limit` real builds of `key` (of its `partition` only, when given), renewals skipped, newest first."""
     found = []
-    for record in _records(instance, key, after_timestamp):
+    for record in _records(instance, key, after_timestamp, partition):
         if not is_renewal(record):
             found.append(record)
             if len(found) >= limit:
@@ -60,11 +60,14 @@ def builds(instance: DagsterInstance, key: AssetKey, limit: int, after_timestamp
     return found
 
 
-def _records(instance: DagsterInstance, key: AssetKey, after_timestamp: float | None) -> Iterator[EventLogRecord]:
+def _records(instance: DagsterInstance, key: AssetKey, after_timestamp: float | None, partition: str | None = None
+             ) -> Iterator[EventLogRecord]:
     cursor = None
+    partitions = [partition] if partition is not None else None
     while True:
         result = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=key, after_timestamp=after_timestamp), limit=PAGE, cursor=cursor)
+            AssetRecordsFilter(asset_key=key, after_timestamp=after_timestamp, asset_partitions=partitions),
+            limit=PAGE, cursor=cursor)
         yield from result.records
         if not result.has_more:
             return

@@ -87,6 +87,7 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         outside a domain folder) without one."""
         key = context.asset_key
         df, contract = (obj.df, obj.contract) if isinstance(obj, Publication) else (obj, None)
+        window = obj.partition if isinstance(obj, Publication) else None
         domain = self._binding.require_own([key], "publish")  # never into another domain's folder
         own = product_path(self._lake_root, domain, key.path[-1])
         if len(key.path) != 2 or Path(connection.table_uri) != own:  # the `schema` metadata must not redirect it
@@ -103,11 +104,13 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
             "dagster.run_id": context.run_id,
             "dagster.asset_key": context.asset_key.to_user_string(),
             **(contract_metadata(contract) if contract is not None else {}),  # the contract, whole
+            **({"mesh.partitions": window.label} if window else {}),
         }
         observation = open_observation(context.run_id, ".".join(context.asset_key.path))
         try:
             described = delta_description(contract) if contract is not None else None
-            commit = write_delta(df, connection.table_uri, commit_metadata, described)
+            commit = write_delta(df, connection.table_uri, commit_metadata, described,
+                                 partitions=window.layout() if window else None)
         except Exception as exc:  # nothing committed: the previous version stays current
             if observation:
                 observation.failed(f"Delta commit failed: {exc}")

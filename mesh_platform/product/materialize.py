@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import (
+    AllPartitionMapping,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
@@ -35,6 +36,7 @@ from mesh_platform.monitoring.lineage import BuildRun, Dataset, GateVerdict, dat
 from mesh_platform.monitoring.observe import BuildObservation
 from mesh_platform.product.build import BuildContext, Publication, Transform
 from mesh_platform.product.data_time import build_data_time
+from mesh_platform.product.partitions import PartitionWindow, dagster_mapping, run_window
 from mesh_platform.product.run import ProductRun
 from mesh_platform.product.upstream import PUBLISHES, UpstreamVersion, resolve
 from mesh_platform.sources import Source
@@ -147,11 +149,17 @@ class ProductBuild:
                        observation: BuildObservation, inputs: dict, deprecated: dict[str, str]) -> Iterator:
         contract, lake_root = self.contract, Path(mesh.lake_root)
         consumer = mesh.require_own([self.key], "build")  # the location's domain, not the contract's claim
-        read, products = self._read_dependencies(context, session, lake_root, consumer)
+        window = run_window(contract, context)
+        read, products = self._read_dependencies(context, session, lake_root, consumer, window)
         observation.started(lambda: self._input_datasets(lake_root, inputs, read, products))
         build = BuildContext(spark=session, as_of=mesh.as_of_date, products=products,
-                             sources={t: inputs[source_input(t)] for t in contract.sources})
-        history = metric_history(context.instance, self.key)
+                             sources={t: inputs[source_input(t)] for t in contract.sources}, partition=window)
+        # Drift bands are learned per partition: a month is compared with that month's earlier builds; a
+        # backfill's range has no history of its own to compare with.
+        if window is None or len(window.keys) == 1:
+            history = metric_history(context.instance, self.key, window.keys[0] if window else None)
+        else:
+            history = {}
         clock = _Clock(observation)
         df = with_audit_columns(self.transform(build), contract, datetime.now(UTC), read).persist()
         try:
@@ -169,6 +177,7 @@ class ProductBuild:
                 raise _refusal(contract, report)
             metadata = {
                 "as_of": mesh.as_of_date.isoformat(),
+                **({"partitions": window.label} if window else {}),
                 "contract_version": contract.version,
                 "build_seconds": round(clock.built - clock.started, 3),  # with the row-level checks of the pass
                 "check_seconds": round(checked - clock.built, 3),  # key groupings, governance gate, drift
@@ -183,7 +192,7 @@ class ProductBuild:
             metadata.update(build_data_time(context.instance, contract, read, get_current_timestamp()))
             observation.phase("publish")
             # Each publish is new data: a new data version makes the automation rebuild its consumers.
-            yield Output(Publication(df, contract), metadata=metadata, data_version=DataVersion(context.run_id))
+            yield Output(Publication(df, contract, window), metadata=metadata, data_version=DataVersion(context.run_id))
         finally:
             df.unpersist()
 
@@ -201,7 +210,8 @@ class ProductBuild:
         return notices
 
     def _read_dependencies(self, context: AssetExecutionContext, spark: SparkSession, lake_root: Path,
-                           consumer: str) -> tuple[list[UpstreamVersion], dict[str, DataFrame]]:
+                           consumer: str, window: PartitionWindow | None
+                           ) -> tuple[list[UpstreamVersion], dict[str, DataFrame]]:
         contract, upstreams = self.contract, self.upstreams
         now = get_current_timestamp()  # Dagster's clock: the daemon tests freeze and advance it
         chosen = [
@@ -209,11 +219,17 @@ class ProductBuild:
             for d in contract.dependencies
         ]
         frames = {}
+        mapped = {d.product: dagster_mapping(contract, d, upstreams[d.product]) for d in contract.dependencies}
         for source in chosen:
+            upstream = upstreams[source.product]
+            # Only the partitions the dependency maps: the same window over the upstream's partition column.
+            part = (window.within(upstream) if window and upstream.partitioning is not None
+                    and not isinstance(mapped[source.product], AllPartitionMapping) else None)
+            reader = f"{contract.key} (partitions {part.label})" if part else contract.key
             # Read as the domain the code location is bound to: the upstream contract's masking and row filter apply.
-            read = open_product(spark, upstreams[source.product], consumer, lake_root, source.version,
-                                via="dagster", run_id=context.run_id, read_by=contract.key)  # audited there
-            frames[source.product] = read.df
+            read = open_product(spark, upstream, consumer, lake_root, source.version,
+                                via="dagster", run_id=context.run_id, read_by=reader)  # audited there
+            frames[source.product] = part.filter(read.df) if part else read.df
             if read.observation:
                 context.log_event(read.observation)
             if source.degraded:

@@ -20,6 +20,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from mesh_platform import settings
 from mesh_platform.storage.description import TableDescription
+from mesh_platform.storage.partition_write import PartitionLayout, write_partitions
 from mesh_platform.storage.permissions import close_new_versions, prepare_table
 from mesh_platform.storage.spark_write import commit_spark_files
 from mesh_platform.storage.vacuum import remove_stale_staging
@@ -93,9 +94,12 @@ def file_totals(table: DeltaTable) -> tuple[int, int]:
     return tuple(int(pa.compute.sum(actions[c]).as_py() or 0) for c in ("num_records", "size_bytes"))
 
 
-def _committed(uri: str | Path) -> Commit:
+def _committed(uri: str | Path, written_rows: int | None = None) -> Commit:
+    """The commit just made; `written_rows`: of a publish that replaced some partitions, the rows it wrote
+    (its row count, rather than the table's)."""
     table = DeltaTable(str(uri))
     rows, size = file_totals(table)
+    rows = rows if written_rows is None else written_rows
     return Commit(uri=str(uri), version=table.version(), row_count=rows, size_bytes=size)
 
 
@@ -113,10 +117,15 @@ def write_path(df: DataFrame) -> str:
 
 def write_delta(
     df: DataFrame, uri: str | Path, commit_metadata: dict[str, str] | None = None,
-    description: TableDescription | None = None,
+    description: TableDescription | None = None, partitions: PartitionLayout | None = None,
 ) -> Commit:
-    """Replace the table's contents with `df` in one commit, through Arrow or Spark's executors."""
-    if write_path(df) == "spark" and commit_spark_files(df, uri, commit_metadata or {}, description):
+    """Replace the table's contents with `df` in one commit, through Arrow or Spark's executors; with
+    `partitions`, only those partitions (a partitioned product's build, partition_write.py)."""
+    if partitions is not None:
+        rows = write_partitions(df, uri, partitions, commit_metadata or {}, description,
+                                through_spark=write_path(df) == "spark")
+        commit = _committed(uri, rows)
+    elif write_path(df) == "spark" and commit_spark_files(df, uri, commit_metadata or {}, description):
         commit = _committed(uri)
     else:
         commit = write_arrow(df.toArrow(), uri, commit_metadata, description)
