@@ -33,6 +33,7 @@ from mesh_platform.checks.drift import (
 )
 from mesh_platform.checks.evaluate import CheckOutcome, ContractReport, evaluate_contract
 from mesh_platform.checks.names import SCHEMA_CHECK, UPSTREAM_CHECK
+from mesh_platform.checks.partition_keys import with_keys_across_partitions
 from mesh_platform.checks.specs import UPSTREAM_DESCRIPTION
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.revisions import PublishedTable, published_table
@@ -63,20 +64,23 @@ def published_version_violations(contract: Contract, published: PublishedTable |
 def check_build(
     df: DataFrame, contract: Contract, *, policies: Policies, static: list[Violation], where: str,
     lake_root: Path, read: list[UpstreamVersion], history: dict[str, list[float]],
-    after_pass: Callable[[], None] | None = None, as_of: date | None = None,
+    after_pass: Callable[[], None] | None = None, as_of: date | None = None, window=None,
 ) -> tuple[ContractReport, dict[str, float]]:
     """Every check of a persisted build, in the module's order; the report's outcomes in that order.
 
     `static`: the contract's lint violations; `where`: the contract's file, for them; `read`: the
     consumed products' versions; `history`: drift.metric_history of the product; `as_of`: the run's
-    as-of date, for the contract's date bounds. Returns the report and the drift metrics with their
-    bands (materialization metadata).
+    as-of date, for the contract's date bounds; `window`: a partitioned build's PartitionWindow (its key
+    is also checked across partitions when the contract says so). Returns the report and the drift
+    metrics with their bands (materialization metadata).
     """
     # 1. the metrics of the other checks that read the data, for the contract's single aggregation
     pii = PiiProbe.for_frame(df, contract, expected_rows=previous_rows(history))
     distribution = DistributionProbe.for_frame(contract, df)
     # 2. contract checks: the one pass, then the key groupings
     report = evaluate_contract(df, contract, [*pii.metrics(), *distribution.metrics()], after_pass, as_of)
+    if window is not None and contract.partitioning.key_unique_across_partitions and contract.primary_key:
+        report.outcomes = [with_keys_across_partitions(o, df, contract, lake_root, window) for o in report.outcomes]
     # 3. governance gate
     published = published_table(lake_root, contract)  # the version this build would replace
     static = static + published_version_violations(contract, published, where)

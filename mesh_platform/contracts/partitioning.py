@@ -29,8 +29,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TimePartitioning(_Strict):
+class _Partitioning(_Strict):
     column: str
+    # The primary key is unique within each partition's build; true also checks it across partitions
+    # (checks/partition_keys.py: the key columns of the other partitions' files, not the table).
+    key_unique_across_partitions: bool = False
+
+
+class TimePartitioning(_Partitioning):
     every: Literal["day", "month", "year"]
     start: date
 
@@ -60,8 +66,7 @@ class TimePartitioning(_Strict):
         return PERIODS.index(self.every)
 
 
-class ValuePartitioning(_Strict):
-    column: str
+class ValuePartitioning(_Partitioning):
     values: Annotated[list[str], Field(min_length=1)]
 
     @field_validator("values", mode="before")

@@ -165,7 +165,8 @@ class ProductBuild:
         try:
             report, drift = check_build(df, contract, policies=self.policies, static=self.static_violations,
                                         where=self.where_of(contract), lake_root=lake_root, read=read,
-                                        history=history, after_pass=clock.pass_done, as_of=mesh.as_of_date)
+                                        history=history, after_pass=clock.pass_done, as_of=mesh.as_of_date,
+                                        window=window)
             checked = time.perf_counter()
             publishes = not report.blocking_failures
             observation.judged(GateVerdict(

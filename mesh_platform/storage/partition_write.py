@@ -59,7 +59,8 @@ class PartitionLayout:
         self.arrow_key = arrow_key
 
 
-def _partition_of(path: str) -> str | None:
+def partition_of(path: str) -> str | None:
+    """The partition key of a data file's path in the table's log, None outside the partition layout."""
     parts = path.split("/")
     return parts[1] if len(parts) == 3 and parts[0] == PARTITIONS_FOLDER else None
 
@@ -150,8 +151,8 @@ def write_partitions(df: DataFrame, uri: str | Path, layout: PartitionLayout, co
                 description.label(table_root)
                 table = DeltaTable(str(table_root))
             paths = pa.table(table.get_add_actions(flatten=True)).column("path").to_pylist()
-            unaligned = [p for p in paths if _partition_of(p) is None]
-            removed = [p for p in paths if _partition_of(p) in layout.keys] + unaligned
+            unaligned = [p for p in paths if partition_of(p) is None]
+            removed = [p for p in paths if partition_of(p) in layout.keys] + unaligned
             if unaligned:  # migrate: the other partitions' rows of those files, one file per partition
                 kept = table.to_pyarrow_table()
                 others = kept.filter(pc.invert(pc.is_in(layout.arrow_key(kept), pa.array(layout.keys))))
