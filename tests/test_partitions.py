@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 from deltalake import DeltaTable, write_deltalake
@@ -304,3 +305,22 @@ def test_mesh_materialize_refuses_partition_options_in_one_line(case, lake_root,
     result = CliRunner().invoke(app, ["materialize", *arguments], env={"COLUMNS": "250"})
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [f"error: {message}"]
+
+
+def test_a_table_last_written_whole_is_migrated_by_its_first_partition_publish(lake, orders_whole, spark, tmp_path):
+    contract = load_contract(domains_dir() / "sales" / "contracts" / "orders.yaml")
+    rows = spark.createDataFrame(DeltaTable(str(lake.table(ORDERS))).to_pyarrow_table())
+    table = tmp_path / "orders"
+    write_delta(rows, table)  # whole, as before the contract was partitioned: files of no partition
+    assert not (table / PARTITIONS_FOLDER).exists()
+    march = window_for_keys(contract, ["1995-03"])
+    write_delta(march.filter(rows), table, {"mesh.partitions": "1995-03"}, partitions=march.layout())
+    migrated = DeltaTable(str(table))
+    assert migrated.version() == 1  # the migration and the month in one commit
+    assert_same_rows(migrated.to_pandas(), orders_whole, ["order_id"])
+    files = _files_by_partition(table)
+    assert sorted(files) == sorted(_files_by_partition(lake.table(ORDERS)))  # every row now in its month's files
+    for month, paths in files.items():
+        assert all(p.startswith(f"{PARTITIONS_FOLDER}/{month}/") for p in paths)
+        in_files = pa.concat_tables([pq.read_table(table / p) for p in paths])
+        assert set(pc.strftime(pc.cast(in_files["order_date"], pa.timestamp("s")), format="%Y-%m").to_pylist()) == {month}
