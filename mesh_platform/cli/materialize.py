@@ -20,7 +20,7 @@ def materialize_command(
     from mesh_platform.spark import SparkUnavailable
 
     if partition and (start or end):
-        console.print("[red]error:[/red] give --partition, or --from/--to, not both")
+        console.print("[red]error:[/red] give --partition, or --from/--to, not both", soft_wrap=True)
         raise typer.Exit(2)
     try:
         with console.status("starting") as status:
@@ -29,7 +29,7 @@ def materialize_command(
                 on_domain=lambda d, ps: status.update(f"materializing {d}: {', '.join(ps)}"),
             )
     except (ValueError, SparkUnavailable) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)  # one line, however narrow the terminal
         raise typer.Exit(2) from None
     table = Table(title="Products")
     table.add_column("product", no_wrap=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from mesh_platform.access.policy import request_hint
 from mesh_platform.contracts import Contract, ContractError, load_contract
 from mesh_platform.contracts.lifecycle import deprecation_notice, lineup_problems
+from mesh_platform.contracts.partitioning import mapping_problem
 from mesh_platform.contracts.revisions import git_revision
 from mesh_platform.contracts.row_filters import always_true
 from mesh_platform.governance.cycles import dependency_cycle
@@ -85,6 +86,7 @@ def dependency_violations(
     Not a configurable policy: it is the owners' decision, enforced again on every read.
     DEPRECATION-001 (warning): it consumes a deprecated or retired major version.
     DEPENDENCY-001: it consumes itself, directly or through products of any domain (governance/cycles.py).
+    PARTITION-001: it maps an upstream's partitions in a way that cannot work (contracts/partitioning.py).
     `seen`: contracts already read, by domain (one read per domain across a lint run)."""
     upstream_of = _upstream_lookup(domains_root, {} if seen is None else seen)
     found = []
@@ -100,6 +102,14 @@ def dependency_violations(
         upstream = upstream_of(dep.product)
         if upstream is None:
             continue  # unknown products are reported at load
+        problem = mapping_problem(contract.key, contract.partitioning, dep.partition_mapping, upstream.key,
+                                  upstream.partitioning)
+        if problem:
+            found.append(Violation(
+                "PARTITION-001", "CRITICAL", contract.key, file, f"dependencies[{i}].partition_mapping",
+                problem, "declare a partition_mapping that fits both partitionings (same, window or all), or change "
+                "a partitioning",
+            ))
         notice = deprecation_notice(upstream)
         if notice:
             found.append(Violation(
