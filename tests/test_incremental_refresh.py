@@ -93,8 +93,8 @@ def test_a_change_to_one_months_orders_rebuilds_exactly_that_month_then_its_cons
 
     # The order-entry system re-prices the month's orders and stamps them (its change column).
     source = DeltaTable(str(bronze_path(sim.lake, "sales", "orders")))
-    stamp = datetime(2026, 1, 1, 12, 0, 0).isoformat()
-    source.update(updates={"o_totalprice": "o_totalprice + 1", "updated_at": f"CAST('{stamp}' AS TIMESTAMP_NTZ)"},
+    stamp = datetime(2026, 1, 1, 12, 0, 0).isoformat(sep=" ")
+    source.update(updates={"o_totalprice": "o_totalprice + 1", "updated_at": f"CAST('{stamp}' AS TIMESTAMP)"},
                   predicate="o_orderdate >= '1995-03-01' AND o_orderdate < '1995-04-01'")
 
     runs = []
