@@ -165,3 +165,18 @@ def test_a_mapping_from_a_source_the_contract_does_not_read_is_refused():
     assert str(refused.value) == (
         f"{folder / 'contracts' / 'orders.yaml'}: partitioning.from_sources: 'customer' is not one of its "
         "sources (orders, order_lines); list it under sources or remove it")
+
+
+@pytest.mark.parametrize("declaration, message", [
+    ({"kind": "files", "files": {"path": "landing", "format": "csv"}, "change_column": "t"},
+     "change_column is for delta and jdbc sources; a files source's changes are its new and changed files"),
+    ({"kind": "delta", "change_column": "a"},
+     "change_column 'a' is not one of its timestamp columns (declare a: timestamp under columns)"),
+])
+def test_a_change_column_must_be_a_timestamp_of_a_delta_or_jdbc_source(declaration, message):
+    from mesh_platform.sources import SourceError, parse_sources
+
+    source = {"name": "s", "columns": {"a": "bigint", "t": "timestamp"}, **declaration}
+    with pytest.raises(SourceError) as refused:
+        parse_sources({"sources": [source]}, "domains/x/sources.yaml")
+    assert str(refused.value) == f"domains/x/sources.yaml: sources[0]: {message}"

@@ -85,8 +85,11 @@ def _delta_changes(source: Source, path: Path, column: str, since: ChangeMark | 
         if operation not in _STAMPED_OPERATIONS or (operation == "WRITE" and mode != "Append"):
             return EVERYTHING, everything()
     stamp_type = data.schema.field(stamp).type
+    watermark = _watermark(since.watermark)
+    if pa.types.is_date(stamp_type):  # a date change column: the watermark is a day
+        watermark = watermark.date()
     rows = data.to_table(columns=list(dict.fromkeys([column, stamp])),
-                         filter=ds.field(stamp) > pa.scalar(_watermark(since.watermark), type=stamp_type))
+                         filter=ds.field(stamp) > pa.scalar(watermark, type=stamp_type))
     newest = _as_text(pc.max(rows[stamp])) if rows.num_rows else since.watermark
     return set(pc.unique(rows[column]).to_pylist()), ChangeMark(version, newest)
 
