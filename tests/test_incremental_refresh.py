@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from dagster import AssetKey, DagsterEventType
 from dagster._core.storage.tags import PARTITION_NAME_TAG
@@ -180,3 +181,50 @@ def test_a_change_column_must_be_a_timestamp_of_a_delta_or_jdbc_source(declarati
     with pytest.raises(SourceError) as refused:
         parse_sources({"sources": [source]}, "domains/x/sources.yaml")
     assert str(refused.value) == f"domains/x/sources.yaml: sources[0]: {message}"
+
+
+def _dated(days: list[str], stamp: str) -> pa.Table:
+    return pa.table({"day": pa.array([date.fromisoformat(d) for d in days], pa.date32()),
+                     "updated_at": pa.array([datetime.fromisoformat(stamp)] * len(days), pa.timestamp("us"))})
+
+
+def test_delta_changes_are_the_rows_past_the_watermark_and_everything_after_an_overwrite(tmp_path):
+    from deltalake import write_deltalake
+
+    from mesh_platform.sources.changes import EVERYTHING, changed_values
+    from mesh_platform.sources.model import Source
+
+    source = Source(name="events", kind="delta", columns={"day": "date", "updated_at": "timestamp"},
+                    change_column="updated_at")
+    path = bronze_path(tmp_path, "d", "events")
+    write_deltalake(str(path), _dated(["1995-01-03", "1995-02-04"], "2026-01-01T00:00:00"))
+    first, mark = changed_values(source, "d", tmp_path, "day", None)
+    assert first == set() and mark.watermark == "2026-01-01T00:00:00"  # the first look only sets the mark
+    assert changed_values(source, "d", tmp_path, "day", mark)[0] == set()  # same version: nothing read
+    write_deltalake(str(path), _dated(["1995-03-05"], "2026-01-02T00:00:00"), mode="append")
+    DeltaTable(str(path)).update(updates={"updated_at": "CAST('2026-01-03 00:00:00' AS TIMESTAMP)"},
+                                 predicate="day = '1995-01-03'")
+    changed, mark = changed_values(source, "d", tmp_path, "day", mark)
+    assert sorted(str(d) for d in changed) == ["1995-01-03", "1995-03-05"] and mark.watermark == "2026-01-03T00:00:00"
+    write_deltalake(str(path), _dated(["1995-01-03"], "2025-01-01T00:00:00"), mode="overwrite")  # rows deleted
+    assert changed_values(source, "d", tmp_path, "day", mark)[0] is EVERYTHING
+
+
+def test_files_changes_are_the_values_of_new_or_rewritten_files_and_everything_after_a_removal(tmp_path):
+    import pyarrow.parquet as pq
+
+    from mesh_platform.sources.changes import EVERYTHING, changed_values
+    from mesh_platform.sources.model import Source
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    source = Source(name="events", kind="files", columns={"day": "date", "updated_at": "timestamp"},
+                    files={"path": "landing", "glob": "*.parquet", "format": "parquet"})
+    pq.write_table(_dated(["1995-01-03"], "2026-01-01T00:00:00"), landing / "a.parquet")
+    assert changed_values(source, "d", tmp_path, "day", None)[0] == set()
+    _, mark = changed_values(source, "d", tmp_path, "day", None)
+    pq.write_table(_dated(["1995-04-01", "1995-04-02", "1995-06-01"], "2026-01-01T00:00:00"), landing / "b.parquet")
+    changed, mark = changed_values(source, "d", tmp_path, "day", mark)
+    assert sorted(str(d) for d in changed) == ["1995-04-01", "1995-04-02", "1995-06-01"]  # a.parquet not read
+    (landing / "a.parquet").unlink()
+    assert changed_values(source, "d", tmp_path, "day", mark)[0] is EVERYTHING
