@@ -228,3 +228,28 @@ def test_files_changes_are_the_values_of_new_or_rewritten_files_and_everything_a
     assert sorted(str(d) for d in changed) == ["1995-04-01", "1995-04-02", "1995-06-01"]  # a.parquet not read
     (landing / "a.parquet").unlink()
     assert changed_values(source, "d", tmp_path, "day", mark)[0] is EVERYTHING
+
+
+def test_jdbc_changes_are_the_distinct_values_of_the_rows_stamped_since_and_everything_after_a_delete(
+        postgres_server, seeded_lake, monkeypatch):
+    from conftest import TEST_SCALE
+    from domains.seeding.postgres import seed_postgres
+    from mesh_platform.mesh import domains_dir
+    from mesh_platform.sources.changes import EVERYTHING, changed_values
+    from mesh_platform.sources.loader import load_domain_sources
+
+    for key, value in postgres_server.env().items():
+        monkeypatch.setenv(key, value)
+    seed_postgres(seeded_lake, TEST_SCALE, "postgres", force=True)
+    orders = load_domain_sources(domains_dir() / "sales", "postgres")["orders"]
+    assert orders.change_column == "updated_at"
+    _, mark = changed_values(orders, "sales", seeded_lake, "o_orderdate", None)
+    before_log = len(postgres_server.log())
+    # the trigger stamps updated_at on update
+    postgres_server.sql("UPDATE orders SET o_comment = o_comment || '.' WHERE o_orderdate BETWEEN '1995-03-01' AND "
+                        "'1995-03-02'")
+    changed, mark = changed_values(orders, "sales", seeded_lake, "o_orderdate", mark)
+    assert sorted(str(d) for d in changed) == ["1995-03-01", "1995-03-02"]
+    assert not any('"o_comment"' in s for s in postgres_server.log()[before_log:])  # two columns, no row read
+    postgres_server.sql("DELETE FROM orders WHERE o_orderdate = '1995-04-01'")  # leaves no stamp
+    assert changed_values(orders, "sales", seeded_lake, "o_orderdate", mark)[0] is EVERYTHING
