@@ -7,9 +7,10 @@ its cursor it asks which partitions changed (sources/changes.py: rows past the c
 watermark, or the files landed since), maps their values to partition keys through the contract's
 `partitioning.from_sources`, and requests one run per contiguous range of changed partitions (the
 asset's single-run backfill policy builds a range in one Spark session and one Delta commit). A changed
-source the contract does not map (order lines, without a date) marks every partition changed. The
-product's consumers follow through the automation: the rebuilt partitions' new data versions reach them
-through their partition mappings.
+source the contract does not map (order lines, without a date) marks every partition changed. With one
+range, the run also builds the domain's automated unpartitioned products downstream (one run per domain
+and change, as for an unpartitioned product); other consumers follow through the automation: the rebuilt
+partitions' new data versions reach them through their partition mappings.
 
 The first evaluation only records where each source stands (the fill builds what is missing); while a
 run of the product is in progress the sensor waits (the cursor stays), so changes are never lost.
@@ -128,16 +129,30 @@ def changed_partitions(contract: Contract, sources: Mapping[str, Source], cursor
     return changed & set(keys)
 
 
-def run_requests(contract: Contract, changed: set[str], keys: list[str]) -> list[RunRequest]:
+def followers(contract: Contract, contracts: Mapping[str, Contract]) -> list[AssetKey]:
+    """The domain's automated unpartitioned products downstream of `contract`: built in the same run (as
+    the automation would build them after it), so that a change costs one run per domain, not two."""
+    found, frontier = [], {contract.key}
+    while frontier:
+        frontier = {k for k, c in contracts.items() if k not in found and automated(c) and c.partitioning is None
+                    and any(d.product in frontier or d.product in found for d in c.dependencies)} - set(found)
+        found += sorted(frontier)
+    return [product_key(contracts[k].domain, contracts[k].asset_name) for k in found]
+
+
+def run_requests(contract: Contract, changed: set[str], keys: list[str],
+                 along: list[AssetKey] = ()) -> list[RunRequest]:
     key = product_key(contract.domain, contract.asset_name)
-    requests = []
-    for first, last in contiguous_ranges(changed, keys):
+    requests, ranges = [], contiguous_ranges(changed, keys)
+    # runs of several ranges may execute at once: the consumers then follow through the automation
+    along = list(along) if len(ranges) == 1 else []
+    for first, last in ranges:
         tags = {TRIGGER_TAG: "partition_refresh"}
         if first == last:
-            requests.append(RunRequest(asset_selection=[key], partition_key=first, tags=tags))
+            requests.append(RunRequest(asset_selection=[key, *along], partition_key=first, tags=tags))
         else:
             tags |= {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-            requests.append(RunRequest(asset_selection=[key], tags=tags))
+            requests.append(RunRequest(asset_selection=[key, *along], tags=tags))
     return requests
 
 
@@ -147,7 +162,8 @@ def partition_refresh_sensor(domain: str, sources: Mapping[str, Source],
     products = incremental_products(contracts)
     if not products:
         return None
-    keys = [product_key(c.domain, c.asset_name) for c in products]
+    along = {c.key: followers(c, contracts) for c in products}
+    keys = [product_key(c.domain, c.asset_name) for c in products] + [k for ks in along.values() for k in ks]
 
     @sensor(
         name=f"{domain}_partition_refresh",
@@ -172,7 +188,7 @@ def partition_refresh_sensor(domain: str, sources: Mapping[str, Source],
                 continue
             if changed:
                 context.log.info(f"{contract.key}: {len(changed)} changed partitions ({', '.join(sorted(changed))})")
-            requests += run_requests(contract, changed, ordered)
+            requests += run_requests(contract, changed, ordered, along[contract.key])
         if not requests:
             return SensorResult(skip_reason=SkipReason("no source rows changed"), cursor=cursor.text())
         return SensorResult(run_requests=requests, cursor=cursor.text())
