@@ -8,7 +8,7 @@ watermark, or the files landed since), maps their values to partition keys throu
 `partitioning.from_sources`, and requests one run per contiguous range of changed partitions (the
 asset's single-run backfill policy builds a range in one Spark session and one Delta commit). A changed
 source the contract does not map (order lines, without a date) marks every partition changed. With one
-range, the run also builds the domain's automated unpartitioned products downstream (one run per domain
+changed partition, the run also builds the domain's automated unpartitioned products downstream (one run per domain
 and change, as for an unpartitioned product); other consumers follow through the automation: the rebuilt
 partitions' new data versions reach them through their partition mappings.
 
@@ -144,8 +144,10 @@ def run_requests(contract: Contract, changed: set[str], keys: list[str],
                  along: list[AssetKey] = ()) -> list[RunRequest]:
     key = product_key(contract.domain, contract.asset_name)
     requests, ranges = [], contiguous_ranges(changed, keys)
-    # runs of several ranges may execute at once: the consumers then follow through the automation
-    along = list(along) if len(ranges) == 1 else []
+    # Only with one partition: runs of several ranges may execute at once, and Dagster's automation does not
+    # see a range run as having built the consumers with their input (executed_with_root_target looks up
+    # the latest run per partition), so it would build them again; they then follow through the automation.
+    along = list(along) if len(ranges) == 1 and ranges[0][0] == ranges[0][1] else []
     for first, last in ranges:
         tags = {TRIGGER_TAG: "partition_refresh"}
         if first == last:
