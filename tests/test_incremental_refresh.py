@@ -130,6 +130,7 @@ def test_a_change_to_one_months_orders_rebuilds_exactly_that_month_then_its_cons
 def test_a_change_to_a_source_without_the_partition_column_rebuilds_every_month(sales):
     sim = sales
     months = len(_files_by_partition(product_path(sim.lake, "sales", "orders")))
+    consumers = ("sales.customer_lifetime_value", "sales.order_analytics")
     lines = DeltaTable(str(bronze_path(sim.lake, "sales", "order_lines")))
     lines.update(updates={"l_discount": "l_discount"}, predicate="l_orderkey = 1")  # order_lines carry no date
 
@@ -141,6 +142,7 @@ def test_a_change_to_a_source_without_the_partition_column_rebuilds_every_month(
     built = _partitions_built(sim, runs)
     assert len(built) == months and len(set(built)) == months  # every month once, in one range run
     assert len([r for r in runs if ORDERS in (sim.instance.get_run_by_id(r).asset_selection or ())]) == 1
+    assert sorted(p for r in runs for p in sim.materialized(r) if p in consumers) == sorted(consumers)  # once each
 
 
 def test_contiguous_ranges_group_consecutive_partitions():
