@@ -17,7 +17,7 @@ from mesh_platform.storage.delta import TableMissing, open_table, write_arrow
 from mesh_platform.storage.layout import bronze_path
 from mesh_platform.storage.permissions import private_folder
 
-SEED_VERSION = "1"  # bump when a domain's bronze derivation changes, to refresh existing lakes
+SEED_VERSION = "2"  # bump when a domain's bronze derivation changes, to refresh existing lakes
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ upstream partition inside the consumer's window: a month reading its days, a yea
 Without one it is inferred (`same` for equal partitionings, `window` for a coarser consumer, `all` for an
 unpartitioned one); a mapping that cannot work is refused at load and by `mesh lint`
 (`mapping_problem`), naming both products.
+
+`from_sources: {orders: o_orderdate}` says which column of a source carries a row's partition (its date,
+or its value): a change to that source's rows rebuilds only the partitions they fall in. A changed source
+not listed there (one without such a column, like order lines) marks every partition changed.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class _Partitioning(_Strict):
 class TimePartitioning(_Partitioning):
     every: Literal["day", "month", "year"]
     start: date
+    # source -> its column holding the partition's date: a change to its rows rebuilds only their partitions
+    from_sources: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("start", mode="before")
     @classmethod
@@ -68,6 +74,7 @@ class TimePartitioning(_Partitioning):
 
 class ValuePartitioning(_Partitioning):
     values: Annotated[list[str], Field(min_length=1)]
+    from_sources: dict[str, str] = Field(default_factory=dict)  # source -> its column holding the value
 
     @field_validator("values", mode="before")
     @classmethod

@@ -21,15 +21,20 @@ Cadence (how refresh follows SLAs): a product whose inputs did not change is ren
 least every quarter of the tightest SLA among the products reading it (clamped to [1 min, 1 h]). So a
 product's data is at most SLA/2 (renewal) + SLA/4 (observation) + two sensor ticks old when its inputs
 keep theirs: a margin of a quarter of the SLA.
+
+Partitioned products refresh incrementally: their condition ignores their sources (a source is not
+partitioned, so its new version would request every partition) and the `<domain>_partition_refresh`
+sensor requests only the partitions whose source rows changed (product/partition_refresh.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dagster import AutomationCondition
+from dagster import AssetSelection, AutomationCondition
 
 from mesh_platform.contracts.model import Contract
+from mesh_platform.storage.layout import bronze_key
 
 RENEW_FRACTION = 0.5  # of the SLA: a product unchanged for this long is confirmed "still current"
 OBSERVE_FRACTION = 0.25  # of the tightest reader's SLA: a source is observed at least this often
@@ -46,14 +51,18 @@ def _new_input_version() -> AutomationCondition:
     return AutomationCondition.data_version_changed() & ~AutomationCondition.executed_with_root_target()
 
 
-def _inputs_changed() -> AutomationCondition:
-    pending = AutomationCondition.any_deps_match(
+def _inputs_changed(ignored: AssetSelection | None) -> AutomationCondition:
+    def any_input(condition: AutomationCondition):
+        deps = AutomationCondition.any_deps_match(condition)
+        return deps.ignore(ignored) if ignored is not None else deps
+
+    pending = any_input(
         _new_input_version() | AutomationCondition.will_be_requested()
     ).with_label("an input's data version changed").since_last_handled()
     # data_version_changed carries no timestamp, so when the product's own update (the "handled" reset)
     # lands in the same tick as an input's new version, SINCE lets the reset win and the change would be
     # lost; the change seen this very tick therefore counts on its own too.
-    now = AutomationCondition.any_deps_match(_new_input_version()).with_label("an input has a new data version now")
+    now = any_input(_new_input_version()).with_label("an input has a new data version now")
     return pending | now
 
 
@@ -61,10 +70,11 @@ def _code_changed() -> AutomationCondition:
     return AutomationCondition.code_version_changed().since_last_handled().with_label("contract version changed")
 
 
-def refresh_condition() -> AutomationCondition:
-    """The condition of every automated product (see the module's docstring)."""
+def refresh_condition(ignored: AssetSelection | None = None) -> AutomationCondition:
+    """The condition of every automated product (see the module's docstring); a new data version of the
+    `ignored` inputs does not trigger it."""
     return (
-        (_fill() | _inputs_changed() | _code_changed())
+        (_fill() | _inputs_changed(ignored) | _code_changed())
         & ~AutomationCondition.any_deps_missing()
         & ~AutomationCondition.in_progress()
         & ~AutomationCondition.any_deps_in_progress()
@@ -72,8 +82,16 @@ def refresh_condition() -> AutomationCondition:
 
 
 def product_condition(contract: Contract) -> AutomationCondition | None:
-    """`refresh: manual` opts a product out of every automation (builds and renewals)."""
-    return None if contract.refresh == "manual" else refresh_condition()
+    """`refresh: manual` opts a product out of every automation (builds and renewals). A partitioned
+    product ignores its sources' data versions (which would rebuild every partition): its domain's
+    `<domain>_partition_refresh` sensor rebuilds the partitions whose rows changed
+    (product/partition_refresh.py); it still fills missing partitions, follows consumed products'
+    partitions and its contract version."""
+    if contract.refresh == "manual":
+        return None
+    if contract.partitioning is not None and contract.sources:
+        return refresh_condition(AssetSelection.assets(*(bronze_key(contract.domain, t) for t in contract.sources)))
+    return refresh_condition()
 
 
 def automated(contract: Contract) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -25,10 +25,11 @@ from mesh_platform.governance import critical, domain_policies, lint_domain
 from mesh_platform.mesh import bronze_tables, domain_contracts, domain_module
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
+from mesh_platform.product.partition_refresh import partition_refresh_sensor
 from mesh_platform.product.refresh import domain_refresh_job, mesh_refresh_sensor
 from mesh_platform.product.resources import platform_resources
 from mesh_platform.product.sources_sensor import sources_sensor
-from mesh_platform.sources import load_domain_sources
+from mesh_platform.sources import Source, load_domain_sources
 from mesh_platform.sources.assets import source_asset
 from mesh_platform.storage.layout import GOLD, io_schema, product_key
 
@@ -56,7 +57,8 @@ def _contract_file(domain_dir: Path, contract: Contract) -> Path:
 
 
 def resolve_dependencies(
-    contract: Contract, domain_dir: Path, own: dict[str, Contract], own_bronze: tuple[str, ...]
+    contract: Contract, domain_dir: Path, own: dict[str, Contract], own_bronze: tuple[str, ...],
+    declared_sources: Mapping[str, Source] | None = None,
 ) -> dict[str, Contract]:
     """The contracts `contract` consumes; ContractError if it reaches past published products."""
     where = _contract_file(domain_dir, contract)
@@ -66,6 +68,18 @@ def resolve_dependencies(
                 f"{where}: sources: {source!r} is not a bronze table of {contract.domain} "
                 f"(it has: {', '.join(own_bronze) or 'none'}); data of other domains is consumed only "
                 "through their published products, listed under dependencies"
+            )
+    mapped = contract.partitioning.from_sources if contract.partitioning is not None else {}
+    for source, column in mapped.items():
+        if source not in contract.sources:
+            raise ContractError(
+                f"{where}: partitioning.from_sources: {source!r} is not one of its sources "
+                f"({', '.join(contract.sources) or 'none'}); list it under sources or remove it"
+            )
+        if declared_sources and column not in declared_sources[source].columns:
+            raise ContractError(
+                f"{where}: partitioning.from_sources: {source}.{column} is not a declared column of source "
+                f"{source} (sources.yaml has: {', '.join(declared_sources[source].columns)})"
             )
     found = {}
     for dep in contract.dependencies:
@@ -130,7 +144,7 @@ def domain_definitions(
                 f"{_contract_file(domain_dir, contract)}: no transform for this product; "
                 f"define `def {contract.asset_name}(ctx: BuildContext) -> DataFrame` in {transforms.__name__}"
             )
-        upstreams = resolve_dependencies(contract, domain_dir, contracts, own_bronze)
+        upstreams = resolve_dependencies(contract, domain_dir, contracts, own_bronze, declared)
         foreign |= {key for key in upstreams if key not in contracts}
         products.append(product_asset(contract, transform, upstreams, policies, declared))
     owner = next(iter(contracts.values())).owner if contracts else f"team:{domain}"
@@ -154,6 +168,9 @@ def domain_definitions(
     # Observes the sources (their new data versions trigger the automation) and renews unchanged products.
     built = {c.key: c for c in contracts.values() if not c.retired(on)}
     sensors.append(sources_sensor(domain, declared, built))
+    # Partitioned products rebuild only the partitions whose source rows changed (product/partition_refresh.py).
+    incremental = partition_refresh_sensor(domain, declared, built)
+    sensors += [incremental] if incremental else []
     # Refreshing from the UI (product/refresh.py): the domain and what reads it, or, on request, the mesh.
     refresh = domain_refresh_job(domain, [p.key for p in products])
     roots = [product_key(c.domain, c.asset_name) for c in built.values() if not c.dependencies]

@@ -90,6 +90,9 @@ class Source(_Strict):
     description: str = ""
     columns: dict[str, str]
     freshness: Freshness | None = None
+    # a timestamp column stamped on every insert and update: tells which rows changed since a watermark,
+    # so a partitioned product rebuilds only their partitions (product/partition_refresh.py)
+    change_column: str | None = None
     delta: DeltaLocation | None = None
     files: FilesLocation | None = None
     jdbc: JdbcLocation | None = None
@@ -121,6 +124,13 @@ class Source(_Strict):
         fresh = self.freshness
         if fresh and fresh.loaded_at_field and fresh.loaded_at_field not in self.columns:
             raise ValueError(f"freshness.loaded_at_field {fresh.loaded_at_field!r} is not one of its columns")
+        if self.change_column is not None:
+            if self.kind == "files":
+                raise ValueError("change_column is for delta and jdbc sources; a files source's changes are its "
+                                 "new and changed files")
+            if self.columns.get(self.change_column) not in ("timestamp", "date"):
+                raise ValueError(f"change_column {self.change_column!r} is not one of its timestamp columns "
+                                 f"(declare {self.change_column}: timestamp under columns)")
         if fresh and fresh.loaded_at_query and self.kind != "jdbc":
             raise ValueError("freshness.loaded_at_query is for jdbc sources; use loaded_at_field")
         return self
