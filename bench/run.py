@@ -60,8 +60,8 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         if "median_gib" in r:
             compared = "" if "baseline_gib" not in r else (
-                f" {r['baseline_gib']:>5} GiB {r['ratio']:>6.2f}x  {r['target']:9s} {'pass' if r['pass'] else 'MISS'}")
-            print(f"{r['name'][:70]:70s} {r['median_gib']:>5} GiB{compared}")
+                f" {r['baseline_gib']:>5} GiB {r['ratio']:>5.2f}x  {r['target']:9s} {'pass' if r['pass'] else 'MISS'}")
+            print(f"{r['name'][:70]:70s} {r['median_gib']:>7} GiB{compared}")
             continue
         median, base = r.get("median_s"), r.get("baseline_median_s")
         ratio = f"{r['ratio']:.2f}x" if r.get("ratio") is not None else ""
