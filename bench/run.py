@@ -9,6 +9,8 @@
 4. overhead per asset of a UI-launched multiprocess run with a shared server: <= 1.5 s      ui_run.py
 5. the 500-product mesh: location load and `mesh lint` <= 5 s, the asset graph query <= 2 s synthetic_mesh.py
 6. peak memory of the full-mesh run (with 1)
+7. partitioned sales.orders: a one-month refresh vs the full rebuild <= 0.1x, the backfill of every month
+   vs an unpartitioned build <= 1.3x, the backfill's peak memory <= the unpartitioned build's  partitions.py
 Every result row is also written as JSON (--out). Run nothing else on the machine meanwhile.
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import checks  # noqa: E402
+import partitions  # noqa: E402
 import plain_pyspark  # noqa: E402
 import publish  # noqa: E402
 import ui_run  # noqa: E402
@@ -56,7 +59,9 @@ def print_table(rows: list[dict]) -> None:
     print(f"\n{'measure':70s} {'median':>9s} {'baseline':>9s} {'ratio':>7s}  target    verdict")
     for r in rows:
         if "median_gib" in r:
-            print(f"{r['name'][:70]:70s} {r['median_gib']:>7} GiB")
+            compared = "" if "baseline_gib" not in r else (
+                f" {r['baseline_gib']:>5} GiB {r['ratio']:>5.2f}x  {r['target']:9s} {'pass' if r['pass'] else 'MISS'}")
+            print(f"{r['name'][:70]:70s} {r['median_gib']:>7} GiB{compared}")
             continue
         median, base = r.get("median_s"), r.get("baseline_median_s")
         ratio = f"{r['ratio']:.2f}x" if r.get("ratio") is not None else ""
@@ -72,8 +77,8 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["jvm", "sail"], choices=["jvm", "sail"])
     parser.add_argument("--products", type=int, default=500, help="synthetic mesh size")
     parser.add_argument("--domains", type=int, default=20)
-    parser.add_argument("--only", nargs="+", default=["mesh", "checks", "publish", "ui", "synthetic"],
-                        choices=["mesh", "checks", "publish", "ui", "synthetic"])
+    parser.add_argument("--only", nargs="+", default=["mesh", "checks", "publish", "ui", "synthetic", "partitions"],
+                        choices=["mesh", "checks", "publish", "ui", "synthetic", "partitions"])
     checks.add_reference_runs(parser)
     parser.add_argument("--smoke", action="store_true", help="tiny and once: that every benchmark still works")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
@@ -96,6 +101,9 @@ def main() -> None:
         rows += checks.run(args)
     if "publish" in args.only:
         rows += publish.run(args)
+    if "partitions" in args.only:  # smoke: Sail only (a JVM start per build would be most of the smoke's time)
+        for engine in ["sail"] if args.smoke else args.engines:
+            rows += partitions.run(args, engine)
     print_table(rows)
     args.out.write_text(json.dumps({"machine": machine(), "scale": args.scale, "runs": args.runs, "rows": rows,
                                     "minutes": round((time.perf_counter() - started) / 60, 1)}, indent=1))
