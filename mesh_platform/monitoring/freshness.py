@@ -5,7 +5,8 @@
 - The sensor itself judges, each tick, the data time of each product's latest materialization
   and the newest-data time of each source that declares a freshness expectation
   (monitoring/data_time.py): a product rebuilt just now from day-old inputs holds day-old data, which
-  Dagster's policy cannot see.
+  Dagster's policy cannot see. A partitioned product is judged on its newest partition (data_time.py),
+  which Dagster 1.13's FreshnessPolicy cannot be told: it sees the latest materialization of any partition.
 
 An alert goes out when a product starts failing its SLA, and once more when both judges pass it again.
 The sensor's cursor keeps the event it read up to, Dagster's last state per product and the state last
