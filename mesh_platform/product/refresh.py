@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from dagster import (
     AssetKey,
     AssetSelection,
+    ConfigMapping,
     DagsterRunStatus,
     DefaultSensorStatus,
     JobDefinition,
@@ -69,7 +70,10 @@ def domain_refresh_job(domain: str) -> JobDefinition:
         context.log.info(f"Refresh of {domain} requested (run {context.run_id}): the {domain}_refresh_products "
                          "sensor launches a backfill of every product, every partition of the partitioned ones.")
 
+    # No run config: the domain's resources (the Delta IO manager's storage options, say) would otherwise show
+    # in the launchpad, whose scaffold of them does not validate; a request needs none of them.
     @job(name=refresh_job_name(domain), tags={"mesh/refresh": domain},
+         config=ConfigMapping(config_fn=lambda _: {}, config_schema={}),
          description=f"Rebuilds every {domain} product, every partition of the partitioned ones, in one backfill "
          f"launched by the {domain}_refresh_products sensor; the products of other domains that read them are "
          "rebuilt after it by their domains' automation. Launch it from this page: Launchpad, Launch run.")
