@@ -25,6 +25,7 @@ from dagster._core.test_utils import create_test_daemon_workspace_context, freez
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.asset_daemon import AssetDaemon
+from dagster._daemon.backfill import execute_backfill_iteration
 from dagster._daemon.sensor import execute_sensor_iteration
 from deltalake import DeltaTable, write_deltalake
 
@@ -93,13 +94,18 @@ class MeshSimulation:
         self._stack.close()
 
     def tick(self, at: float) -> list[str]:
-        """One sensor-daemon and one automation-daemon iteration at Dagster time `at`; the runs launched."""
+        """One sensor-daemon, one automation-daemon and two backfill-daemon iterations at Dagster time `at`; the
+        runs launched."""
         before = {r.run_id for r in self.instance.get_runs()}
         with freeze_time(at):
             list(execute_sensor_iteration(self.workspace, log, threadpool_executor=None,
                                           submit_threadpool_executor=None))
             self.daemon._run_iteration_impl(self.workspace, threadpool_executor=None, amp_tick_futures={},
                                             debug_crash_flags={})
+            # The backfill daemon (as `dagster dev` runs it): the automation requests partitioned products as
+            # backfills; one iteration launches (and, in process, runs) their single run, the next completes them.
+            for _ in range(2):
+                list(execute_backfill_iteration(self.workspace, log))
         return [r.run_id for r in reversed(self.instance.get_runs()) if r.run_id not in before]
 
     def materialized(self, run_id: str) -> set[str]:

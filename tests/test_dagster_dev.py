@@ -76,12 +76,13 @@ def test_lineage_crosses_code_locations(server):
 
 
 def test_a_product_materialized_from_the_ui_api_shows_its_checks(server, seeded_lake):
-    table = DeltaTable(str(seeded_lake / "finance" / "gold" / "revenue_by_nation"))
+    # An unpartitioned product: a partition-less launch of a partitioned one (revenue_by_nation) is refused.
+    table = DeltaTable(str(seeded_lake / "finance" / "gold" / "pricing_summary"))
     before = table.version()
-    assert server.wait_for_run(_launch(server, "finance", "finance/revenue_by_nation")) == "SUCCESS"
+    assert server.wait_for_run(_launch(server, "finance", "finance/pricing_summary")) == "SUCCESS"
     table.update_incremental()
     assert table.version() == before + 1
-    node = _nodes(server)["finance/revenue_by_nation"]
+    node = _nodes(server)["finance/pricing_summary"]
     statuses = {c["name"]: c["executionForLatestMaterialization"]["status"] for c in node["assetChecksOrError"]["checks"]}
     assert set(statuses.values()) == {"SUCCEEDED"}, statuses
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from mesh_platform.catalog import catalog_entries
 from mesh_platform.cli import app
 from mesh_platform.mesh import all_contracts
-from mesh_platform.monitoring.data_time import DATA_TIME, sla_verdicts
+from mesh_platform.monitoring.data_time import DATA_TIME, newest_partition, sla_verdicts
 from mesh_platform.monitoring.freshness import freshness_alert_sensor
 from mesh_platform.monitoring.health import mesh_health
 from mesh_platform.storage.layout import product_key
@@ -35,12 +35,14 @@ def home(tmp_path, monkeypatch):
 
 
 def _report(instance: DagsterInstance, product: str, data_time: float | None, **metadata) -> float:
-    """A runless materialization of `product` (as a "still current" renewal is), holding data of `data_time`."""
+    """A runless materialization of `product` (as a "still current" renewal is, of the newest partition of a
+    partitioned product: the one judged), holding data of `data_time`."""
     contract = all_contracts()[product]
     if data_time is not None:
         metadata[DATA_TIME] = data_time
     key = product_key(contract.domain, contract.asset_name)
-    instance.report_runless_asset_event(AssetMaterialization(asset_key=key, metadata=metadata))
+    instance.report_runless_asset_event(AssetMaterialization(asset_key=key, metadata=metadata,
+                                                             partition=newest_partition(contract)))
     return instance.fetch_materializations(key, limit=1).records[0].timestamp
 
 

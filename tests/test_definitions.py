@@ -95,22 +95,23 @@ def test_platform_sensors_tick_at_the_configured_interval(monkeypatch):
     monkeypatch.setenv("MESH_SENSOR_INTERVAL", "120")
     sensors = domain_definitions(domains_dir() / "marketing", transforms).sensors
     assert sorted((s.name, s.minimum_interval_seconds) for s in sensors) == [
-        ("marketing_mesh_refresh", 120), ("marketing_propagation", 120), ("marketing_sources", 120)]
+        ("marketing_mesh_refresh", 120), ("marketing_propagation", 120), ("marketing_refresh_products", 120),
+        ("marketing_sources", 120)]
     monkeypatch.setenv("MESH_SENSOR_INTERVAL", "often")
     with pytest.raises(ValueError, match=r"MESH_SENSOR_INTERVAL='often': expected a whole number of seconds"):
         domain_definitions(domains_dir() / "marketing", transforms)
 
 
 def test_each_domain_location_has_a_refresh_job_of_all_its_products():
-    """The README's "Jobs -> <domain>_refresh -> Materialize all"; refresh_mesh lives in governance."""
+    """The README's "Jobs -> <domain>_refresh -> Launch run"; refresh_mesh lives in governance."""
     import domains.sales.definitions as sales
     import governance.definitions as governance
 
     repository = sales.defs.get_repository_def()
-    keys = {k.to_user_string() for k in repository.get_job("sales_refresh").asset_layer.selected_asset_keys}
+    assert "sales_refresh" in repository.job_names  # a request; its sensor backfills every product and partition
+    keys = {k.to_user_string() for k in repository.get_sensor_def("sales_refresh_products").asset_selection.resolve(
+        repository.asset_graph)}
     assert keys == {"sales/orders", "sales/customer_lifetime_value", "sales/order_analytics"}
-    # the sensor answering a whole-mesh refresh launches that job (for the products reading only sources)
-    assert repository.get_sensor_def("sales_mesh_refresh").job_name == "sales_refresh"
     assert "refresh_mesh" in governance.defs.get_repository_def().job_names
 
 

@@ -50,7 +50,7 @@ def test_a_breach_and_its_recovery_are_each_announced_once(seeded_lake, spark, t
             "kind": "breach", "product": "sales.orders", "owner": "team:sales", "sla_hours": 2.0,
             "state": "failing", "previous_state": breach["previous_state"],
             "last_update": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(int(published_at))),
-            "at": breach["at"], "data_time": breach["data_time"],
+            "at": breach["at"], "data_time": breach["data_time"], "partition": "1998-08",  # the newest month, the one judged
         }
         assert breach["previous_state"] == "passing"
         assert breach["data_time"] <= breach["last_update"] < breach["at"]  # the data is no newer than its build

@@ -28,7 +28,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DOMAINS = ["sales", "marketing", "supply_chain", "finance"]
 STALE_PRODUCT = "finance/revenue_by_nation"  # 24 h SLA; materialized two days ago before the server starts
-UI_PRODUCT = "sales/orders"  # materialized from the browser; its bronze sources are seeded
+UI_PRODUCT = "supply_chain/supplier_performance"  # materialized from the browser; its bronze sources are seeded
+PARTITIONED_PRODUCT = "sales/orders"  # monthly, 1992-01 .. 1998-08: a few months backfilled from the browser
+BACKFILLED = ["1998-06", "1998-07", "1998-08"]
 
 
 def _missing_browser() -> str | None:
@@ -183,3 +185,74 @@ def test_a_product_materialized_from_the_ui_shows_its_run_and_passed_checks(serv
         expect(page.locator(f'[title="{name}"]').locator("xpath=..")).to_contain_text("Succeeded")
     expect(page.get_by_text("Passed", exact=True)).to_be_visible()  # the selected check's evaluation result
     screenshot(page, "asset-checks")
+
+
+BACKFILL = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+    ... on PartitionBackfill { status runs(limit: 10) { runId status tags { key value } } } } }"""
+
+PARTITION_STATS = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+    ... on AssetNode { partitionStats { numMaterialized numPartitions } } } }"""
+
+PARTITION_MATERIALIZATIONS = """query($key: AssetKeyInput!, $partitions: [String!]) { assetOrError(assetKey: $key) {
+    ... on Asset { assetMaterializations(partitions: $partitions) { partition runId } } } }"""
+
+
+def _wait_for_backfill(server, backfill_id: str, timeout: float = 900) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        backfill = server.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
+        if backfill["status"] not in ("REQUESTED", "CANCELING", "FAILING"):
+            return backfill
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"backfill {backfill_id} still {backfill['status']} after {timeout:.0f} s; see {server.log}")
+        time.sleep(3)
+
+
+def test_a_backfill_of_a_few_partitions_launched_from_the_ui_publishes_exactly_them(
+        server, page, screenshot, seeded_lake):
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    from mesh_platform.storage.layout import product_path
+
+    page.goto(f"{server.url}/assets/{PARTITIONED_PRODUCT}")
+    # A partitioned asset's Materialize opens the partition dialog: type the range, launch the backfill.
+    page.get_by_role("button").filter(has_text=re.compile(r"^Materialize")).first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Backfills all partitions in a single run.")  # the products' backfill policy
+    selection = dialog.get_by_placeholder(re.compile(r"^ex: 1992-01"))  # the partition selection, a range allowed
+    selection.fill(f"[{BACKFILLED[0]}...{BACKFILLED[-1]}]")
+    selection.press("Enter")
+    expect(dialog.get_by_text(f"{len(BACKFILLED)} partitions", exact=True)).to_be_visible()
+    launch = dialog.get_by_role("button", name="Launch backfill")
+    expect(launch).to_be_enabled()
+    screenshot(page, "backfill-partitions")
+    launch.click()
+    created = page.get_by_text(re.compile(r"^Created backfill"))
+    expect(created).to_be_visible()
+    backfill_id = created.inner_text().split()[-1]
+
+    backfill = _wait_for_backfill(server, backfill_id)
+    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), (backfill, server.log)
+    (run,) = backfill["runs"]  # the single-run backfill policy: the three months in one run
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert run["status"] == "SUCCESS"
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        BACKFILLED[0], BACKFILLED[-1])
+    found = server.graphql(PARTITION_MATERIALIZATIONS, {"key": {"path": PARTITIONED_PRODUCT.split("/")}})
+    built = {m["partition"]: m["runId"] for m in found["assetOrError"]["assetMaterializations"]}
+    assert built == {key: run["runId"] for key in BACKFILLED}  # those months, by that run, and no other
+
+    # The Delta table: one commit, by that run, of those months, whose files sit under each partition's folder.
+    table = DeltaTable(str(product_path(seeded_lake, *PARTITIONED_PRODUCT.split("/"))))
+    latest = table.history(1)[0]
+    assert latest.get("mesh.partitions") == f"{BACKFILLED[0]}..{BACKFILLED[-1]}", latest
+    files = pa.table(table.get_add_actions(flatten=True)).column("path").to_pylist()
+    months = {f.split("/")[1] for f in files if f.startswith("partitions/")}
+    assert months >= set(BACKFILLED), files  # (a lake shared with other tests may hold more months)
+    stats = server.graphql(PARTITION_STATS, {"key": {"path": PARTITIONED_PRODUCT.split("/")}})["assetNodeOrError"]
+    assert stats["partitionStats"] == {"numMaterialized": len(BACKFILLED), "numPartitions": 80}
+
+    page.goto(f"{server.url}/assets/{PARTITIONED_PRODUCT}?view=partitions")
+    expect(page.get_by_text(BACKFILLED[-1], exact=True).first).to_be_visible()
+    screenshot(page, "backfill-partitions-materialized")

@@ -35,7 +35,7 @@ RUNS = """{ runsOrError { ... on Runs { results { runId status jobName
     repositoryOrigin { repositoryLocationName } tags { key value } } } } }"""
 
 MATERIALIZATIONS = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
-    assetMaterializations { runId timestamp } } } }"""
+    assetMaterializations { runId timestamp partition } } } }"""
 
 
 
@@ -104,6 +104,22 @@ def _wait_until_built(server, keys, since_runs: dict[str, str | None], timeout: 
         time.sleep(5)
 
 
+def _wait_until_built_for(server, keys, request: str, timeout: float) -> dict[str, str]:
+    """Until each of `keys` has a build by a successful run tagged with the refresh `request`: its run id."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = {r["runId"]: r for r in _runs(server) if r["tags"].get("mesh/refresh_request") == request}
+        failed = [r["runId"] for r in runs.values() if r["status"] == "FAILURE"]
+        assert not failed, f"runs of refresh {request} failed: {failed}; see {server.log}"
+        done = {k: m["runId"] for k in keys for m in _built(server, k)
+                if runs.get(m["runId"], {}).get("status") == "SUCCESS"}
+        if len(done) == len(keys):
+            return done
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not built for {request} within {timeout:.0f} s: {sorted(set(keys) - set(done))}")
+        time.sleep(5)
+
+
 def test_a_fresh_dagster_dev_fills_the_whole_mesh_with_no_click(server, page, screenshot):
     started = time.monotonic()
     built = _wait_until_built(server, PRODUCTS, {}, FILL_TIMEOUT)
@@ -138,17 +154,23 @@ def test_refreshing_sales_from_its_job_rebuilds_what_reads_it_in_other_locations
     assert {k.split("/")[0] for k in consumers} >= {"marketing"}
     before = {k: _built(server, k)[0]["runId"] for k in PRODUCTS}
 
-    # The README's way: Overview -> Jobs -> sales_refresh -> Materialize all (no config: launched at once).
-    page.goto(f"{server.url}/locations/sales/jobs/sales_refresh")
-    page.get_by_role("button").filter(has_text=re.compile(r"^Materialize all$")).click()
-    launched = page.get_by_text(re.compile(r"^Launched run [0-9a-f]{8}$"))
-    expect(launched).to_be_visible()
-    prefix = launched.inner_text().split()[-1]
-    (run,) = [r for r in _runs(server) if r["runId"].startswith(prefix)]
-    run_id = run["runId"]
-    assert (run["location"], run["jobName"]) == ("sales", "sales_refresh")
-    assert server.wait_for_run(run_id) == "SUCCESS"
-    assert all(_built(server, k)[0]["runId"] == run_id for k in sales)  # every sales product, in that one run
+    # The README's way: Overview -> Jobs -> sales_refresh -> Launchpad -> Launch run; the UI opens the request run.
+    page.goto(f"{server.url}/locations/sales/jobs/sales_refresh/playground")
+    page.get_by_role("button").filter(has_text=re.compile(r"^Launch run$", re.I)).click()
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}"))
+    request = re.search(r"/runs/([0-9a-f-]{36})", page.url).group(1)
+    assert server.wait_for_run(request) == "SUCCESS"
+    # Its sensor backfills every sales product, every month of sales.orders in one run (its backfill policy).
+    # (The sales automation may rebuild a consumer of orders again meanwhile: the builds asked for are looked for.)
+    refreshed = _wait_until_built_for(server, sales, request, 900)
+    runs = {r["runId"]: r for r in _runs(server)}
+    assert all("dagster/backfill" in runs[run]["tags"] for run in refreshed.values())
+    orders_run = runs[refreshed["sales/orders"]]["tags"]
+    assert (orders_run["dagster/asset_partition_range_start"], orders_run["dagster/asset_partition_range_end"]) == (
+        "1992-01", "1998-08")
+    months = server.graphql(MATERIALIZATIONS, {"key": {"path": ["sales", "orders"]}})["assetOrError"]
+    rebuilt_months = {m["partition"] for m in months["assetMaterializations"] if m["runId"] == refreshed["sales/orders"]}
+    assert len(rebuilt_months) == 80  # every partition, by that one run
     rebuilt = _wait_until_built(server, consumers, before, 900)
     runs = {r["runId"]: r for r in _runs(server)}
     for key, materialization in rebuilt.items():  # by the consumer's own location's automation

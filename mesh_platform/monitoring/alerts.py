@@ -25,13 +25,15 @@ class FreshnessAlert:
     last_update: str | None  # ISO time of the latest publish, None if never published
     at: str  # ISO time the state changed
     data_time: str | None = None  # ISO time of the data the product holds (monitoring/data_time.py)
+    partition: str | None = None  # of a partitioned product: its newest partition, the one judged
 
     def body(self) -> dict:
         return asdict(self)
 
     def line(self) -> str:
         verb = "breached its" if self.kind == "breach" else "is back within its"
-        return (f"{self.product} ({self.owner}) {verb} {self.sla_hours:g} h freshness SLA; last update "
+        judged = f" (newest partition {self.partition})" if self.partition else ""
+        return (f"{self.product}{judged} ({self.owner}) {verb} {self.sla_hours:g} h freshness SLA; last update "
                 f"{self.last_update}, data as of {self.data_time}")
 
 

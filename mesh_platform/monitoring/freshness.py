@@ -5,7 +5,8 @@
 - The sensor itself judges, each tick, the data time of each product's latest materialization
   and the newest-data time of each source that declares a freshness expectation
   (monitoring/data_time.py): a product rebuilt just now from day-old inputs holds day-old data, which
-  Dagster's policy cannot see.
+  Dagster's policy cannot see. A partitioned product is judged on its newest partition (data_time.py),
+  which Dagster 1.13's FreshnessPolicy cannot be told: it sees the latest materialization of any partition.
 
 An alert goes out when a product starts failing its SLA, and once more when both judges pass it again.
 The sensor's cursor keeps the event it read up to, Dagster's last state per product and the state last
@@ -65,7 +66,7 @@ def _alert(kind: str, owner: str, verdict: SlaVerdict, state: str, previous: str
     return FreshnessAlert(
         kind=kind, product=verdict.product, owner=owner, sla_hours=verdict.sla_hours,
         state=state, previous_state=previous, last_update=_iso(verdict.materialized_at), at=_iso(at),
-        data_time=_iso(verdict.data_time),
+        data_time=_iso(verdict.data_time), partition=verdict.partition,
     )
 
 
@@ -110,7 +111,8 @@ def freshness_alert_sensor(contracts: Mapping[str, Contract], sources: list[Sour
             states[product] = state
             if state == "failing" and previous != "failing":
                 kind = "breach"  # since the moment the data got older than the SLA, or Dagster's judgement
-                at = (verdict.data_time + verdict.sla_hours * 3600 if verdict.state == "failing"
+                at = (verdict.data_time + verdict.sla_hours * 3600
+                      if verdict.state == "failing" and verdict.data_time is not None  # else: newest partition missing
                       else changed_at.get(product, now))
             elif previous == "failing" and state != "failing":
                 kind, at = "recovery", max(verdict.materialized_at or now, changed_at.get(product, 0.0))

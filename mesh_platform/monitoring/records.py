@@ -74,6 +74,8 @@ def _records(instance: DagsterInstance, key: AssetKey, after_timestamp: float | 
         cursor = result.cursor
 
 
-def latest(instance: DagsterInstance, key: AssetKey) -> EventLogRecord | None:
-    """The latest materialization of `key`, a build or a renewal."""
-    return next(iter(instance.fetch_materializations(key, limit=1).records), None)
+def latest(instance: DagsterInstance, key: AssetKey, partition: str | None = None) -> EventLogRecord | None:
+    """The latest materialization of `key` (of its `partition` only, when given), a build or a renewal."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=key, asset_partitions=[partition]) if partition is not None else key, limit=1)
+    return next(iter(records.records), None)

@@ -26,7 +26,7 @@ from mesh_platform.mesh import bronze_tables, domain_contracts, domain_module
 from mesh_platform.product.factory import product_asset
 from mesh_platform.product.location import require_own_assets
 from mesh_platform.product.partition_refresh import partition_refresh_sensor
-from mesh_platform.product.refresh import domain_refresh_job, mesh_refresh_sensor
+from mesh_platform.product.refresh import domain_refresh_job, domain_refresh_sensor, mesh_refresh_sensor
 from mesh_platform.product.resources import platform_resources
 from mesh_platform.product.sources_sensor import sources_sensor
 from mesh_platform.sources import Source, load_domain_sources
@@ -172,9 +172,10 @@ def domain_definitions(
     incremental = partition_refresh_sensor(domain, declared, built)
     sensors += [incremental] if incremental else []
     # Refreshing from the UI (product/refresh.py): the domain and what reads it, or, on request, the mesh.
-    refresh = domain_refresh_job(domain, [p.key for p in products])
+    refresh = domain_refresh_job(domain)
+    sensors += [domain_refresh_sensor(domain, [p.key for p in products])] if products else []
     roots = [product_key(c.domain, c.asset_name) for c in built.values() if not c.dependencies]
-    sensors += [mesh_refresh_sensor(domain, refresh, roots)] if roots else []
+    sensors += [mesh_refresh_sensor(domain, roots)] if roots else []
     defs = Definitions(
         assets=[*sources, *stubs, *products, *retired, *extra_assets],
         jobs=[refresh],

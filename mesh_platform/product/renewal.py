@@ -5,6 +5,10 @@ The product's build recorded, through Dagster's data provenance, the data versio
 publish the same data; instead the `<domain>_sources` sensor reports a runless materialization with the
 same data version (so nothing downstream rebuilds) that resets the SLA clock Dagster's freshness policy
 reads, and carries the new data time: the oldest input's, now.
+
+A partitioned product is renewed on its newest partition (the last key of its partitions definition), the
+one its SLA is judged on (monitoring/data_time.py), never as a partition-less materialization: the
+renewal confirms that partition's latest build. Its older partitions hold history, renewed by nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from mesh_platform.contracts.model import Contract
 from mesh_platform.monitoring.records import CONFIRMS_RUN, STILL_CURRENT, build_run_id, data_time, data_time_metadata
 from mesh_platform.product.automation import renew_after_seconds
 
+PARTITION_TAGS = ("dagster/partition", "dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 COPIED = ("delta_version", "dagster/row_count", "dagster/table_name", "dagster/uri", "contract_version", "as_of")
 
 
@@ -50,8 +55,10 @@ def inputs_unchanged(record: EventLogRecord, inputs: Mapping[AssetKey, InputStat
 
 
 def renewal(contract: Contract, key: AssetKey, record: EventLogRecord,
-            inputs: Mapping[AssetKey, InputState | None], now: float) -> AssetMaterialization | None:
-    """The renewal of `key` (latest materialization `record`) due at `now`, or None.
+            inputs: Mapping[AssetKey, InputState | None], now: float,
+            partition: str | None = None) -> AssetMaterialization | None:
+    """The renewal of `key` (latest materialization `record`, of its newest `partition` if partitioned) due
+    at `now`, or None.
 
     Due when its inputs are unchanged and either its latest record is half its SLA old, or its data is
     half its SLA old and the inputs' data times would make it younger.
@@ -70,8 +77,10 @@ def renewal(contract: Contract, key: AssetKey, record: EventLogRecord,
     metadata |= {STILL_CURRENT: MetadataValue.bool(True), CONFIRMS_RUN: MetadataValue.text(run),
                  **data_time_metadata(max(renewed_data_time, data_time(record)))}
     # The build's provenance and data version: the same data, so consumers do not rebuild.
-    tags = {k: v for k, v in (record.event_log_entry.tags or {}).items() if k.startswith("dagster/")}
+    # (Not the build's partition tags: a range run's would name the range, the renewal names its partition.)
+    tags = {k: v for k, v in (record.event_log_entry.tags or {}).items()
+            if k.startswith("dagster/") and k not in PARTITION_TAGS}
     return AssetMaterialization(
-        asset_key=key, metadata=metadata, tags=tags,
+        asset_key=key, metadata=metadata, tags=tags, partition=partition,
         description=f"Checked, still current: its inputs have not changed since the build of run {run[:8]}.",
     )

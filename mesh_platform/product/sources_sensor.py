@@ -29,6 +29,7 @@ from dagster._time import get_current_timestamp
 
 from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
+from mesh_platform.monitoring.data_time import newest_partition
 from mesh_platform.monitoring.records import DATA_TIME, latest
 from mesh_platform.product.automation import automated, observe_every_seconds
 from mesh_platform.product.data_time import latest_observation, observation_data_time
@@ -81,9 +82,10 @@ def renew_products(contracts: Mapping[str, Contract], instance: DagsterInstance,
         if not automated(contract):
             continue
         key = product_key(contract.domain, contract.asset_name)
-        record = latest(instance, key)
+        partition = newest_partition(contract)  # None: unpartitioned; else the partition its SLA is judged on
+        record = latest(instance, key, partition)
         if record is None:
-            continue
+            continue  # never built (its newest partition, if partitioned): the automation builds it
         inputs = {}
         for table in contract.sources:
             source = bronze_key(contract.domain, table)
@@ -91,7 +93,7 @@ def renew_products(contracts: Mapping[str, Contract], instance: DagsterInstance,
         for dep in contract.dependencies:
             upstream = product_key(dep.domain, dep.name)
             inputs[upstream] = states.get(upstream) or product_state(latest(instance, upstream))
-        renewed = renewal(contract, key, record, inputs, now)
+        renewed = renewal(contract, key, record, inputs, now, partition)
         if renewed is not None:
             events.append(renewed)
             states[key] = InputState(record_data_version(record), float(renewed.metadata[DATA_TIME].value))
