@@ -8,10 +8,13 @@ such a request is what tests/test_ui_fills_itself.py checks in a real `dagster d
 
 from __future__ import annotations
 
+import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 import domains.sales.definitions as sales
 import governance.definitions as governance
+
+pytestmark = pytest.mark.engine_independent  # sensor requests only, no Spark: the JVM pass runs it
 
 ORDERS = AssetKey(["sales", "orders"])
 UNPARTITIONED_SALES = {AssetKey(["sales", "customer_lifetime_value"]), AssetKey(["sales", "order_analytics"])}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from graphlib import TopologicalSorter
+from hashlib import sha256
 from pathlib import Path
 
 from dagster import (
@@ -25,6 +26,8 @@ from dagster import (
     SkipReason,
     sensor,
 )
+from dagster._core.definitions.data_version import DATA_VERSION_TAG, SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
+from dagster._core.events import DagsterEventType
 from dagster._time import get_current_timestamp
 
 from mesh_platform import settings
@@ -74,6 +77,21 @@ def _build_order(contracts: Mapping[str, Contract]) -> list[Contract]:
     return [contracts[k] for k in TopologicalSorter(graph).static_order()]
 
 
+def _upstream_state(instance: DagsterInstance, key: AssetKey) -> InputState | None:
+    """A consumed product's state as a build records it. A partitioned product's data version, for a consumer
+    reading all its partitions, is Dagster's: the hash of each partition's latest data version in key order
+    (dagster/_core/execution/context/data_version_cache.py), below Dagster's threshold of partitions."""
+    state = product_state(latest(instance, key))
+    if state is None:
+        return None
+    by_partition = instance.event_log_storage.get_latest_tags_by_partition(
+        key, DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG])
+    if not by_partition or len(by_partition) >= SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD:
+        return state
+    versions = "".join(tags[DATA_VERSION_TAG] for _, tags in sorted(by_partition.items()))
+    return InputState(sha256(versions.encode()).hexdigest(), state.data_time)
+
+
 def renew_products(contracts: Mapping[str, Contract], instance: DagsterInstance,
                    states: dict[AssetKey, InputState], now: float) -> list:
     """Renewals due now, in dependency order (a renewal's data time reaches its consumers in the domain)."""
@@ -92,7 +110,7 @@ def renew_products(contracts: Mapping[str, Contract], instance: DagsterInstance,
             inputs[source] = states.get(source)
         for dep in contract.dependencies:
             upstream = product_key(dep.domain, dep.name)
-            inputs[upstream] = states.get(upstream) or product_state(latest(instance, upstream))
+            inputs[upstream] = states.get(upstream) or _upstream_state(instance, upstream)
         renewed = renewal(contract, key, record, inputs, now, partition)
         if renewed is not None:
             events.append(renewed)

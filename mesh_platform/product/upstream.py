@@ -21,6 +21,7 @@ from dagster._core.storage.asset_check_execution_record import (
 from mesh_platform.checks.specs import contract_checks
 from mesh_platform.contracts.model import Contract, Dependency
 from mesh_platform.monitoring import records as product_records
+from mesh_platform.monitoring.data_time import newest_partition
 from mesh_platform.storage.delta import current_version
 from mesh_platform.storage.layout import product_path
 
@@ -116,7 +117,12 @@ def resolve(
         problem = f"version {current} has no materialization record (written outside the platform)"
     elif product_records.build_run_id(record) in bad_runs:
         problem = f"version {current} failed its blocking checks"
-    age_hours = (now - record.timestamp) / 3600 if record else None
+    # A partitioned product is as fresh as its newest partition (built or renewed), the one its SLA is
+    # judged on, whichever partition wrote the current version.
+    newest = (product_records.latest(instance, key, newest_partition(upstream))
+              if record is not None and upstream.partitioning is not None else None)
+    published = max(record.timestamp, newest.timestamp) if newest is not None else (record.timestamp if record else None)
+    age_hours = (now - published) / 3600 if published is not None else None
     stale = age_hours is not None and age_hours > upstream.sla.freshness_hours
     if not problem and not stale:
         return UpstreamVersion(dependency.product, current, "good", data_time=product_records.data_time(record))
