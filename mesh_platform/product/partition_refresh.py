@@ -44,7 +44,7 @@ from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.partitioning import TimePartitioning
 from mesh_platform.product.automation import automated
-from mesh_platform.product.partitions import _FORMAT, partitions_def, period_start
+from mesh_platform.product.partitions import KEY_FORMAT, partitions_def, period_start
 from mesh_platform.sources.changes import EVERYTHING, ChangeMark, changed_values
 from mesh_platform.sources.model import Source
 from mesh_platform.sources.observe import observe_source
@@ -69,7 +69,7 @@ def partition_key(contract: Contract, value: object) -> str | None:
         value = date(value, 1, 1)
     if isinstance(value, datetime):
         value = value.date()
-    return period_start(value, partitioning.every).strftime(_FORMAT[partitioning.every])
+    return period_start(value, partitioning.every).strftime(KEY_FORMAT[partitioning.every])
 
 
 def contiguous_ranges(keys: set[str], ordered: list[str]) -> list[tuple[str, str]]:

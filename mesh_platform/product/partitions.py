@@ -38,7 +38,7 @@ from mesh_platform.contracts.partitioning import (
 from mesh_platform.storage.partition_write import PartitionLayout
 
 _CRON = {"day": "0 0 * * *", "month": "0 0 1 * *", "year": "0 0 1 1 *"}
-_FORMAT = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+KEY_FORMAT = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 # A backfill builds up to this many partitions in one run, one Spark session, one Delta commit.
 MAX_PARTITIONS_PER_RUN = 500
 
@@ -63,7 +63,7 @@ def partitions_def(contract: Contract, as_of: date | None) -> PartitionsDefiniti
         return None
     if isinstance(partitioning, ValuePartitioning):
         return StaticPartitionsDefinition(partitioning.values)
-    fmt = _FORMAT[partitioning.every]
+    fmt = KEY_FORMAT[partitioning.every]
     bounds = ({"end": next_period(as_of, partitioning.every).strftime(fmt)} if as_of is not None
               else {"end_offset": 1})
     return TimeWindowPartitionsDefinition(start=partitioning.start.strftime(fmt), cron_schedule=_CRON[partitioning.every],
@@ -122,7 +122,7 @@ class PartitionWindow:
         if self.every is None or self.year_column:  # values, or an integer year: the key is the value
             return PartitionLayout(self.keys, lambda: F.col(column).cast("string"),
                                    lambda data: pc.cast(data.column(column), pa.string()))
-        fmt = _FORMAT[self.every]
+        fmt = KEY_FORMAT[self.every]
         pattern = fmt.replace("%Y", "yyyy").replace("%m", "MM").replace("%d", "dd")
         width = len(date(2000, 1, 1).strftime(fmt))  # the key is a prefix of the ISO date: 10, 7 or 4 characters
 
@@ -168,7 +168,7 @@ def window_for_keys(contract: Contract, keys: list[str]) -> PartitionWindow:
     if isinstance(partitioning, ValuePartitioning):
         return PartitionWindow(partitioning.column, tuple(keys), values=tuple(keys))
     assert isinstance(partitioning, TimePartitioning)
-    fmt = _FORMAT[partitioning.every]
+    fmt = KEY_FORMAT[partitioning.every]
     first = datetime.strptime(keys[0], fmt).date()
     last = datetime.strptime(keys[-1], fmt).date()
     year = contract.column(partitioning.column).type in YEAR_TYPES
