@@ -77,8 +77,10 @@ def test_a_domain_materializes_through_spark_connect_on_the_cluster(cluster, tmp
     with connect_server(master=master) as url:
         env = _environment(tmp_path, MESH_SPARK_REMOTE=url)
         lake = _materialize_sales(env)
-        # as a UI-launched run does: each step in its own process, every one a client of the one server
-        done = subprocess.run([DAGSTER, "asset", "materialize", "-m", "domains.sales.definitions", "--select", "*"],
+        # as a UI-launched run does: each step in its own process, every one a client of the one server (the
+        # unpartitioned products: a partition-less run cannot hold the monthly sales.orders)
+        done = subprocess.run([DAGSTER, "asset", "materialize", "-m", "domains.sales.definitions", "--select",
+                               "sales/customer_lifetime_value,sales/order_analytics"],
                               env={**env, "MESH_EXECUTOR": "multiprocess"}, capture_output=True, text=True,
                               cwd=Path(__file__).parent.parent)
         assert done.returncode == 0, done.stderr[-3000:]

@@ -50,11 +50,20 @@ def _cli(*args: str):
     return CliRunner().invoke(app, list(args), env={"COLUMNS": "220"})
 
 
+def _unpartitioned_orders(domain: Path) -> None:
+    """These tests build the whole domain in one partition-less run (Dagster's `materialize`): sales.orders
+    without its partitioning (tests/test_partitions.py covers the partitioned build)."""
+    contract = domain / "contracts" / "orders.yaml"
+    kept = [line for line in contract.read_text().splitlines(keepends=True) if not line.startswith("partitioning:")]
+    contract.write_text("".join(kept))
+
+
 @pytest.fixture
 def released(tmp_path, seeded_lake, monkeypatch):
     """A copy of the sales domain where customer_lifetime_value 2.0.0 was released next to 1.0.0."""
     root, lake = tmp_path / "domains", tmp_path / "lake"
     shutil.copytree(domains_dir() / "sales", root / "sales", ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    _unpartitioned_orders(root / "sales")
     shutil.copytree(seeded_lake / "sales" / "bronze", lake / "sales" / "bronze")
     monkeypatch.setenv("MESH_LAKE_ROOT", str(lake))
     contracts = root / "sales" / "contracts"
