@@ -118,7 +118,8 @@ def test_a_source_change_rebuilds_exactly_what_reads_it_then_its_consumers(mesh)
     months = sim.instance.get_run_by_id(runs[0]).tags
     assert (months["dagster/asset_partition_range_start"], months["dagster/asset_partition_range_end"]) == (
         "1992-01", "1998-08")
-    assert built[1] == {k for k in affected if k.startswith("sales.")} - {"sales.orders"}
+    # (the consuming domains' runs may come in any order, marketing's campaign_attribution reads sales.orders)
+    assert {k for k in affected if k.startswith("sales.")} - {"sales.orders"} in built[1:]
     assert all(len({p.split(".")[0] for p in run}) == 1 for run in built)
     assert sorted(p for run in built for p in run) == sorted(affected)
     assert len(built) == len({k.split(".")[0] for k in affected}) + 1
