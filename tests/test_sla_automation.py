@@ -150,9 +150,10 @@ def test_an_unchanged_product_is_renewed_still_current_not_rebuilt(mesh):
         timespec="seconds")
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 20): since sales.orders is partitioned, its consumers in other "
-                   "domains are not always renewed in time; run alone, marketing.campaign_attribution breaches its "
-                   "24 h SLA twice in the 48 h")
+# Skipped rather than xfailed: it runs 9.5 minutes per CI pass for a known failure.
+@pytest.mark.skip(reason="open (issue 20): since sales.orders is partitioned, its consumers in other domains are "
+                  "not always renewed in time; run alone, marketing.campaign_attribution breaches its 24 h SLA twice "
+                  "in the 48 h (a fix to try: branch i20-datatime)")
 def test_48_hours_keep_every_sla_with_the_runs_changes_need(mesh):
     sim, clock, products = mesh
     rng = random.Random(17)
