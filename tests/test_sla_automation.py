@@ -112,8 +112,8 @@ def test_a_source_change_rebuilds_exactly_what_reads_it_then_its_consumers(mesh)
 
     assert not sim.failed_runs()
     # A rewrite of the whole source cannot say which orders changed: first every month of the partitioned
-    # sales.orders in ONE run (its partition refresh), then its sales consumers in one run, then each
-    # consuming domain's products in one run of their own, and nothing else.
+    # sales.orders in ONE run (its partition refresh), then its sales consumers in one run, and the consuming
+    # domains' products in runs of their own domain, each product once, and nothing else.
     assert built[0] == {"sales.orders"}
     months = sim.instance.get_run_by_id(runs[0]).tags
     assert (months["dagster/asset_partition_range_start"], months["dagster/asset_partition_range_end"]) == (
@@ -122,7 +122,9 @@ def test_a_source_change_rebuilds_exactly_what_reads_it_then_its_consumers(mesh)
     assert {k for k in affected if k.startswith("sales.")} - {"sales.orders"} in built[1:]
     assert all(len({p.split(".")[0] for p in run}) == 1 for run in built)
     assert sorted(p for run in built for p in run) == sorted(affected)
-    assert len(built) == len({k.split(".")[0] for k in affected}) + 1
+    # Each product exactly once (above). A consumer of sales.orders itself (marketing.campaign_attribution)
+    # may run before the products of its domain that wait for the sales consumers: one run more at most.
+    assert len(built) <= len({k.split(".")[0] for k in affected}) + 2
     for key in affected:  # each a real build with a new data version
         assert _data_version(sim.latest(key)) != _data_version(before[key])
     for key, record in unaffected.items():
