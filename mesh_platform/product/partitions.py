@@ -4,7 +4,7 @@ The as-of date bounds a time partitioning: its newest partition is the period ho
 date (mesh.yaml `as_of`); a mesh without one follows the clock, its newest partition being the current
 period in UTC (Dagster's `end_offset=1`). A run builds a `PartitionWindow`: one partition, or a range of
 them in one single-run backfill, which the transform reads through `ctx.partition` and the publish
-replaces in one Delta commit (storage/delta.py `write_delta(..., predicate=...)`).
+replaces in one Delta commit (storage/delta.py `write_delta(..., partitions=window.layout())`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from pyspark.sql import functions as F
 from mesh_platform.contracts.model import Contract, Dependency
 from mesh_platform.contracts.partitioning import (
     YEAR_TYPES,
-    TimePartitioning,
     ValuePartitioning,
     inferred_mapping,
 )
@@ -138,39 +137,34 @@ class PartitionWindow:
 
     def within(self, contract: Contract) -> PartitionWindow:
         """The same window over `contract`'s (an upstream's) partition column: what a consumer reads of it."""
-        partitioning = contract.partitioning
-        year = contract.column(partitioning.column).type in YEAR_TYPES
-        every = partitioning.every if isinstance(partitioning, TimePartitioning) else None
-        return PartitionWindow(partitioning.column, self.keys, self.start, self.end, self.values, year, every)
+        return _window(contract, self.keys, self.start, self.end)
+
+
+def _window(contract: Contract, keys: tuple[str, ...], start: date | None, end: date | None) -> PartitionWindow:
+    """`keys` of `contract`'s partitioning as a window: their values, or the dates [start, end) they cover."""
+    partitioning = contract.partitioning
+    if isinstance(partitioning, ValuePartitioning):
+        return PartitionWindow(partitioning.column, keys, values=keys)
+    year = contract.column(partitioning.column).type in YEAR_TYPES
+    return PartitionWindow(partitioning.column, keys, start, end, year_column=year, every=partitioning.every)
 
 
 def run_window(contract: Contract, context) -> PartitionWindow | None:
     """The window the run's partition key (or key range) selects; None for an unpartitioned product."""
-    partitioning = contract.partitioning
-    if partitioning is None:
+    if contract.partitioning is None:
         return None
     keys = tuple(context.partition_keys)
-    if isinstance(partitioning, ValuePartitioning):
-        return PartitionWindow(partitioning.column, keys, values=keys)
+    if isinstance(contract.partitioning, ValuePartitioning):
+        return _window(contract, keys, None, None)
     window = context.partition_time_window
-    year = contract.column(partitioning.column).type in YEAR_TYPES
-    return PartitionWindow(partitioning.column, keys, _day(window.start), _day(window.end), year_column=year,
-                           every=partitioning.every)
-
-
-def _day(moment: datetime) -> date:
-    return moment.date()
+    return _window(contract, keys, window.start.date(), window.end.date())
 
 
 def window_for_keys(contract: Contract, keys: list[str]) -> PartitionWindow:
-    """The window of `keys` outside a run (the CLI's --partition, tests); keys must be contiguous."""
+    """The window of `keys` outside a run (tests, benchmarks); keys must be contiguous."""
     partitioning = contract.partitioning
     if isinstance(partitioning, ValuePartitioning):
-        return PartitionWindow(partitioning.column, tuple(keys), values=tuple(keys))
-    assert isinstance(partitioning, TimePartitioning)
+        return _window(contract, tuple(keys), None, None)
     fmt = KEY_FORMAT[partitioning.every]
-    first = datetime.strptime(keys[0], fmt).date()
-    last = datetime.strptime(keys[-1], fmt).date()
-    year = contract.column(partitioning.column).type in YEAR_TYPES
-    return PartitionWindow(partitioning.column, tuple(keys), first, next_period(last, partitioning.every),
-                           year_column=year, every=partitioning.every)
+    first, last = (datetime.strptime(k, fmt).date() for k in (keys[0], keys[-1]))
+    return _window(contract, tuple(keys), first, next_period(last, partitioning.every))
