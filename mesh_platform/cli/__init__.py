@@ -6,6 +6,11 @@ Commands that need Dagster or Spark import them inside the command, so that `mes
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
+import sys
+
 import typer
 
 from mesh_platform.cli import (
@@ -58,4 +63,27 @@ def main() -> None:
         app()
     except MeshConfigError as exc:  # outside a mesh, or a malformed mesh.yaml: one line, not a trace
         typer.echo(f"mesh: {exc}", err=True)
-        raise SystemExit(2) from None
+        _exit(2)
+    except SystemExit as done:  # click ends every command with SystemExit, success included
+        _exit(done.code)
+    _exit(0)
+
+
+def _exit(code: int | str | None) -> None:
+    """End the process once the command's work is flushed, skipping native teardown.
+
+    Arrow's C++ thread pools (behind delta-rs and pyarrow reads) can abort the interpreter's shutdown with
+    "terminate called without an active exception" (apache/arrow#34314), turning a command that printed
+    its result into exit -6. Python's own exit handlers (Spark's session stop, Dagster's) still run first.
+    """
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`mesh ... | head`) or stream: nothing left to say
+            pass
+    os._exit(code or 0)
