@@ -9,7 +9,7 @@ from deltalake import DeltaTable
 
 from dagster_dev import LAUNCH, dagster_dev
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]  # the UI, daemons and runs, not engine values: JVM pass
 
 NODES = """
 { assetNodes { assetKey { path } groupName isMaterializable owners { ... on TeamAssetOwner { team } } kinds
