@@ -49,10 +49,10 @@ def data_time_metadata(seconds: float) -> dict[str, MetadataValue]:
 
 
 def builds(instance: DagsterInstance, key: AssetKey, limit: int, after_timestamp: float | None = None,
-           partition: str | None = None) -> list[EventLogRecord]:
+           partition: str | None = None, after_storage_id: int | None = None) -> list[EventLogRecord]:
     """The latest `limit` real builds of `key` (of its `partition` only, when given), renewals skipped, newest first."""
     found = []
-    for record in _records(instance, key, after_timestamp, partition):
+    for record in _records(instance, key, after_timestamp, partition, after_storage_id):
         if not is_renewal(record):
             found.append(record)
             if len(found) >= limit:
@@ -60,13 +60,14 @@ def builds(instance: DagsterInstance, key: AssetKey, limit: int, after_timestamp
     return found
 
 
-def _records(instance: DagsterInstance, key: AssetKey, after_timestamp: float | None, partition: str | None = None
-             ) -> Iterator[EventLogRecord]:
+def _records(instance: DagsterInstance, key: AssetKey, after_timestamp: float | None, partition: str | None = None,
+             after_storage_id: int | None = None) -> Iterator[EventLogRecord]:
     cursor = None
     partitions = [partition] if partition is not None else None
     while True:
         result = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=key, after_timestamp=after_timestamp, asset_partitions=partitions),
+            AssetRecordsFilter(asset_key=key, after_timestamp=after_timestamp, asset_partitions=partitions,
+                               after_storage_id=after_storage_id),
             limit=PAGE, cursor=cursor)
         yield from result.records
         if not result.has_more:

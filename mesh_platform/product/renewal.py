@@ -56,14 +56,15 @@ def inputs_unchanged(record: EventLogRecord, inputs: Mapping[AssetKey, InputStat
 
 def renewal(contract: Contract, key: AssetKey, record: EventLogRecord,
             inputs: Mapping[AssetKey, InputState | None], now: float,
-            partition: str | None = None) -> AssetMaterialization | None:
+            partition: str | None = None, evidence: EventLogRecord | None = None) -> AssetMaterialization | None:
     """The renewal of `key` (latest materialization `record`, of its newest `partition` if partitioned) due
     at `now`, or None.
 
-    Due when its inputs are unchanged and either its latest record is half its SLA old, or its data is
-    half its SLA old and the inputs' data times would make it younger.
+    Due when its inputs are unchanged since the build `evidence` (default: `record`) read them and either its
+    latest record is half its SLA old, or its data is half its SLA old and the inputs' data times would make
+    it younger.
     """
-    if not inputs or not inputs_unchanged(record, inputs):
+    if not inputs or not inputs_unchanged(evidence or record, inputs):
         return None
     renewed_data_time = min(state.data_time for state in inputs.values())
     half = renew_after_seconds(contract)

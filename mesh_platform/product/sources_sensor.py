@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from graphlib import TopologicalSorter
-from hashlib import sha256
 from pathlib import Path
 
 from dagster import (
@@ -26,14 +25,14 @@ from dagster import (
     SkipReason,
     sensor,
 )
-from dagster._core.definitions.data_version import DATA_VERSION_TAG, SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
-from dagster._core.events import DagsterEventType
+from dagster._core.definitions.data_version import get_input_data_version_tag, get_input_event_pointer_tag
+from dagster._core.event_api import EventLogRecord
 from dagster._time import get_current_timestamp
 
 from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
 from mesh_platform.monitoring.data_time import newest_partition
-from mesh_platform.monitoring.records import DATA_TIME, latest
+from mesh_platform.monitoring.records import DATA_TIME, builds, latest
 from mesh_platform.product.automation import automated, observe_every_seconds
 from mesh_platform.product.data_time import latest_observation, observation_data_time
 from mesh_platform.product.renewal import InputState, product_state, record_data_version, renewal
@@ -77,19 +76,25 @@ def _build_order(contracts: Mapping[str, Contract]) -> list[Contract]:
     return [contracts[k] for k in TopologicalSorter(graph).static_order()]
 
 
-def _upstream_state(instance: DagsterInstance, key: AssetKey) -> InputState | None:
-    """A consumed product's state as a build records it. A partitioned product's data version, for a consumer
-    reading all its partitions, is Dagster's: the hash of each partition's latest data version in key order
-    (dagster/_core/execution/context/data_version_cache.py), below Dagster's threshold of partitions."""
-    state = product_state(latest(instance, key))
-    if state is None:
+def _upstream_state(instance: DagsterInstance, key: AssetKey, consumer: EventLogRecord,
+                    known: InputState | None) -> InputState | None:
+    """A consumed product's state, as compared with what the `consumer` build recorded reading.
+
+    An unpartitioned product's data version is its latest record's. A partitioned one has no single version
+    to compare: what Dagster records for it depends on how the consumer maps its partitions (the latest
+    event's version, or a hash over the partitions read). It is unchanged for `consumer` when no partition was
+    rebuilt since the event that build read (its input event pointer); renewals change no data.
+    """
+    record = latest(instance, key)
+    if record is None:
         return None
-    by_partition = instance.event_log_storage.get_latest_tags_by_partition(
-        key, DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG])
-    if not by_partition or len(by_partition) >= SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD:
+    state = known or product_state(record)
+    if record.partition_key is None:
         return state
-    versions = "".join(tags[DATA_VERSION_TAG] for _, tags in sorted(by_partition.items()))
-    return InputState(sha256(versions.encode()).hexdigest(), state.data_time)
+    tags = consumer.event_log_entry.tags or {}
+    pointer = tags.get(get_input_event_pointer_tag(key))
+    unchanged = pointer is not None and not builds(instance, key, 1, after_storage_id=int(pointer))
+    return InputState(tags.get(get_input_data_version_tag(key)) if unchanged else None, state.data_time)
 
 
 def renew_products(contracts: Mapping[str, Contract], instance: DagsterInstance,
@@ -104,14 +109,18 @@ def renew_products(contracts: Mapping[str, Contract], instance: DagsterInstance,
         record = latest(instance, key, partition)
         if record is None:
             continue  # never built (its newest partition, if partitioned): the automation builds it
+        # What the inputs are compared with: the build itself, or for a partitioned product its latest build of
+        # any partition. A change the partition refresh confined to older partitions leaves the newest one
+        # current, though its own build read the sources' older versions.
+        evidence = record if partition is None else next(iter(builds(instance, key, 1)), record)
         inputs = {}
         for table in contract.sources:
             source = bronze_key(contract.domain, table)
             inputs[source] = states.get(source)
         for dep in contract.dependencies:
             upstream = product_key(dep.domain, dep.name)
-            inputs[upstream] = states.get(upstream) or _upstream_state(instance, upstream)
-        renewed = renewal(contract, key, record, inputs, now, partition)
+            inputs[upstream] = _upstream_state(instance, upstream, evidence, states.get(upstream))
+        renewed = renewal(contract, key, record, inputs, now, partition, evidence)
         if renewed is not None:
             events.append(renewed)
             states[key] = InputState(record_data_version(record), float(renewed.metadata[DATA_TIME].value))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey, DagsterInstance, Failure
+from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey, DagsterInstance, EventLogRecord, Failure
 from dagster._core.storage.asset_check_execution_record import (
     COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
     AssetCheckExecutionRecord,
@@ -85,6 +85,14 @@ def _failed_materialization_runs(instance: DagsterInstance, key: AssetKey, upstr
     return failed
 
 
+def _data_time(record: EventLogRecord, newest: EventLogRecord | None) -> float:
+    """When the current version's data was current. For a partitioned product that is its newest partition's
+    latest build or renewal when later: the version may have been written by an older partition's rebuild,
+    which renewals (they confirm the newest partition) never touch, so its own record only ages."""
+    own = product_records.data_time(record)
+    return max(own, product_records.data_time(newest)) if newest is not None else own
+
+
 def resolve(
     dependency: Dependency,
     upstream: Contract,
@@ -125,7 +133,7 @@ def resolve(
     age_hours = (now - published) / 3600 if published is not None else None
     stale = age_hours is not None and age_hours > upstream.sla.freshness_hours
     if not problem and not stale:
-        return UpstreamVersion(dependency.product, current, "good", data_time=product_records.data_time(record))
+        return UpstreamVersion(dependency.product, current, "good", data_time=_data_time(record, newest))
 
     reason = problem or f"published {age_hours:.1f} h ago, beyond its {upstream.sla.freshness_hours:g} h SLA"
     if dependency.on_stale == "fail":
@@ -134,7 +142,7 @@ def resolve(
             "(the contract sets on_stale: fail)"
         )
     if not problem:
-        return UpstreamVersion(dependency.product, current, "stale", reason, product_records.data_time(record))
+        return UpstreamVersion(dependency.product, current, "stale", reason, _data_time(record, newest))
     good = sorted(v for v, r in by_version.items()
                   if v < current and product_records.build_run_id(r) not in bad_runs)
     if not good:
