@@ -48,8 +48,14 @@ SPARK_CONF = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 DEFAULT_AS_OF = "1998-08-02"  # the platform's default as-of date (settings.DEFAULT_AS_OF)
-TARGET = 1.25  # mesh / plain
+TARGETS = {"sail": 1.3, "jvm": 1.2}  # mesh / plain, per engine
+FIXED_TARGET = 0.25  # seconds of fixed cost per product step (median of the products)
 PEAK_RSS: list[int] = []  # of each `mesh materialize` process tree, in bytes
+
+
+def engine() -> str:
+    """The engine both sides run on: MESH_SPARK_ENGINE, or the platform's default (settings.DEFAULT_ENGINE)."""
+    return os.environ.get("MESH_SPARK_ENGINE", "sail")
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ def build_all(lake: Path, out: Path) -> dict:
     from pyspark.sql import functions as F
 
     started = time.perf_counter()
-    if os.environ.get("MESH_SPARK_ENGINE") == "sail":  # the same script on Sail: its server in this process
+    if engine() == "sail":  # the same script on Sail: its server in this process
         from pysail.spark import SparkConnectServer
 
         server = SparkConnectServer("127.0.0.1", 0)
@@ -178,29 +184,34 @@ def mesh_seconds(env: dict[str, str], details: dict | None = None) -> float:
     return seconds
 
 
-def breakdown(mesh: list[dict], plain: list[dict], mesh_walls: list[float], plain_walls: list[float]) -> None:
-    """Where the time goes, per product and outside the products (medians over runs)."""
+def breakdown(mesh: list[dict], plain: list[dict], mesh_walls: list[float], plain_walls: list[float]) -> list[float]:
+    """Where the time goes, per product and outside the products (medians over runs); returns each product's
+    fixed cost ('rest': its step but the transform's compute with its write, and the checks)."""
     def med(values):
         return statistics.median(values) if values else 0.0
 
     print(f"  {'product':34s} {'mesh step':>9s} {'build':>6s} {'checks':>6s} {'rest':>6s} {'plain':>6s}")
     totals = dict.fromkeys(("step", "build", "checks", "plain"), 0.0)
+    fixed = []
     for key in sorted(plain[0]["seconds"]):
         m = {k: med([d[key][k] for d in mesh if key in d]) for k in ("step", "build", "checks")}
         p = med([d["seconds"][key] for d in plain])
         totals = {k: totals[k] + (p if k == "plain" else m[k]) for k in totals}
-        print(f"  {key:34s} {m['step']:9.1f} {m['build']:6.1f} {m['checks']:6.1f} "
-              f"{m['step'] - m['build'] - m['checks']:6.1f} {p:6.1f}")
+        fixed.append(m["step"] - m["build"] - m["checks"])
+        print(f"  {key:34s} {m['step']:9.2f} {m['build']:6.2f} {m['checks']:6.2f} {fixed[-1]:6.2f} {p:6.2f}")
     rest = totals["step"] - totals["build"] - totals["checks"]
     print(f"  {'all products':34s} {totals['step']:9.1f} {totals['build']:6.1f} {totals['checks']:6.1f} "
           f"{rest:6.1f} {totals['plain']:6.1f}")
     # what lies outside the products, per run, then the median (walls and parts of one run together)
     outside = med([w - sum(d[k]["step"] for k in d) for w, d in zip(mesh_walls, mesh)])
     print(f"  mesh: {outside:.1f}s per run outside product steps (process, code locations, Dagster runs); "
-          "'rest' = reading inputs, publish, monitoring, step overhead; the JVM start is in the first step")
+          "'build' = the transform computed and written to staging; 'rest' = the platform's fixed cost: reading "
+          "inputs at vetted versions, the commit, monitoring, Dagster's step bookkeeping (the JVM start is in "
+          "the first step)")
     session = med([d["session_seconds"] for d in plain])
     imports = med([w - d["session_seconds"] - sum(d["seconds"].values()) for w, d in zip(plain_walls, plain)])
     print(f"  plain: session start {session:.1f}s, {imports:.1f}s interpreter, imports and exit")
+    return fixed
 
 
 def table_rows(root: Path) -> dict[str, int]:
@@ -238,16 +249,23 @@ def run(args) -> list[dict]:
     mesh_rows, plain_rows = table_rows(lake), table_rows(out)
     assert mesh_rows == plain_rows and len(mesh_rows) == len(_contracts()), (mesh_rows, plain_rows)
     print(f"  same {len(mesh_rows)} tables, same row counts ({sum(mesh_rows.values()):,} rows in all)")
-    breakdown(mesh_details, plain_details, mesh, plain)
+    fixed = breakdown(mesh_details, plain_details, mesh, plain)
     peaks = PEAK_RSS[-len(mesh):]
+    fixed_median = statistics.median(fixed)
     return [result(f"full mesh (mesh materialize, {len(mesh_rows)} products)", mesh,
-                   "plain PySpark script", plain, TARGET, at_most=True),
+                   "plain PySpark script", plain, TARGETS[engine()], at_most=True),
+            {"name": "fixed cost per product step (median of the products)", "median_s": round(fixed_median, 3),
+             "per_product": [round(f, 3) for f in fixed], "target": f"<= {FIXED_TARGET} s",
+             "pass": fixed_median <= FIXED_TARGET},
             {"name": "full mesh: peak memory (process tree)", "median_gib": round(statistics.median(peaks) / 2**30, 2),
              "runs": [round(p / 2**30, 2) for p in peaks], "pass": None}]
 
 
 def print_rows(rows: list[dict]) -> None:
     for r in rows:
+        if "per_product" in r:
+            print(f"{r['name']:55s} {r['median_s']:8.2f}s  (target {r['target']}: {'pass' if r['pass'] else 'FAIL'})")
+            continue
         if "median_gib" in r:
             print(f"{r['name']:55s} {r['median_gib']:8.2f} GiB (runs: {r['runs']})")
             continue

@@ -113,9 +113,20 @@ class MeshSimulation:
         return {".".join(r.event_log_entry.dagster_event.asset_key.path) for r in records}
 
     def failed_runs(self) -> list[str]:
+        """Each failed run as `run_id: step: error`, so that a failing assertion says why it failed."""
         from dagster import DagsterRunStatus
 
-        return [r.run_id for r in self.instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))]
+        failures = []
+        for run in self.instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE])):
+            errors = [f"{e.step_key}: {e.dagster_event.event_specific_data.error.message.strip()}"
+                      for e in self.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)]
+            failures.append(f"{run.run_id} ({run.tags.get('dagster/asset_partition_range_start', '')}): "
+                            + ("; ".join(errors) or self._run_failure(run.run_id)))
+        return failures
+
+    def _run_failure(self, run_id: str) -> str:
+        events = self.instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)
+        return events[-1].message if events else "no failure event"
 
     def latest(self, product: str):
         key = AssetKey(product.split("."))

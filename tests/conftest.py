@@ -18,9 +18,9 @@ import pytest
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ["MESH_LAKE_ROOT"] = tempfile.mkdtemp(prefix="mesh-test-lake-")
 TEST_SCALE = float(os.environ.get("MESH_TEST_SCALE", "0.01"))
-# The suite runs on the engine configured as for users: the JVM (default) or Sail (MESH_SPARK_ENGINE=sail)
-# or any Spark Connect server (MESH_SPARK_REMOTE). CI runs it on the JVM and on Sail.
-ON_JVM = not os.environ.get("MESH_SPARK_REMOTE") and os.environ.get("MESH_SPARK_ENGINE", "jvm") == "jvm"
+# The suite runs on the engine configured as for users: Sail (the default), the JVM (MESH_SPARK_ENGINE=jvm)
+# or any Spark Connect server (MESH_SPARK_REMOTE). CI runs it on Sail and on the JVM.
+ON_JVM = not os.environ.get("MESH_SPARK_REMOTE") and os.environ.get("MESH_SPARK_ENGINE", "sail") == "jvm"
 
 
 def jvm_only(why: str):

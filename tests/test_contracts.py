@@ -10,7 +10,7 @@ import yaml
 from mesh_platform.contracts import ContractError, load_contract
 from mesh_platform.mesh import all_contracts
 
-pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it once, in the default-engine (Sail) pass
 
 ORDERS = Path(__file__).parent.parent / "domains" / "sales" / "contracts" / "orders.yaml"
 

@@ -23,7 +23,7 @@ MESH = str(Path(sys.executable).parent / "mesh")
 DATACONTRACT = ROOT / ".venv-datacontract" / "bin" / "datacontract"
 DATACONTRACT_CLI = "1.2.8"  # the pin in scripts/datacontract-venv
 
-# Reads the published lake as exported; CI runs it once, in the JVM pass.
+# Reads the published lake as exported; CI runs it once, in the default-engine (Sail) pass.
 pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]
 
 

@@ -16,7 +16,7 @@ import pytest
 from dagster_dev import DagsterDev, free_port, stop, wait_until_serving
 from mesh_platform.dg import PROJECT_TOML, dg_config_errors, workspace_toml
 
-pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it once, in the default-engine (Sail) pass
 
 ROOT = Path(__file__).parent.parent
 DG = str(Path(sys.executable).parent / "dg")

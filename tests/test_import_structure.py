@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it once, in the default-engine (Sail) pass
 
 PACKAGE = "mesh_platform"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE

@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from dagster import AssetKey, DagsterEventType
+from dagster._core.definitions.data_version import DATA_VERSION_TAG, get_input_data_version_tag
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 from dagster._core.test_utils import freeze_time
 from dagster._daemon.backfill import execute_backfill_iteration
@@ -29,7 +30,7 @@ from mesh_platform.product.partition_refresh import contiguous_ranges
 from mesh_platform.storage.layout import bronze_path, product_path
 
 # Which partitions changed is found without Spark (delta-rs, Parquet footers, ADBC) and the runs' builds
-# are the ones test_partitions.py checks on each engine: CI runs this module in its JVM pass only.
+# are the ones test_partitions.py checks on each engine: CI runs this module once, in its Sail pass.
 pytestmark = pytest.mark.engine_independent
 
 MINUTE = 60.0
@@ -126,6 +127,16 @@ def test_a_change_to_one_months_orders_rebuilds_exactly_that_month_then_its_cons
     after_files = _files_by_partition(table)
     assert after_files[MONTH] != before_files[MONTH]
     assert {k: v for k, v in after_files.items() if k != MONTH} == {k: v for k, v in before_files.items() if k != MONTH}
+
+    # The month's build read the changed orders, and recorded so: their new observation came before the run
+    # (the refresh sensor's own), whatever order the daemon evaluates the domain's sensors in. Recorded after
+    # the run, the build's provenance would name the previous version and sales.orders would never be renewed.
+    orders = AssetKey(["sales", "bronze", "orders"])
+    build = next(r for r in sim.instance.fetch_materializations(AssetKey(["sales", "orders"]), limit=5).records
+                 if r.run_id in runs and r.partition_key == MONTH)
+    observed = sim.instance.fetch_observations(orders, limit=1).records[0]
+    assert build.event_log_entry.tags[get_input_data_version_tag(orders)] == observed.event_log_entry.tags[
+        DATA_VERSION_TAG]
 
     sim.now += MINUTE
     assert sim.tick(sim.now) == []  # nothing changed since: nothing launched

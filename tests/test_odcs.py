@@ -23,7 +23,7 @@ def orders():
     return all_contracts()["sales.orders"]
 
 
-pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it once, in the default-engine (Sail) pass
 
 def _document(contract, column: str | None = None, checks: list[dict] | None = None, **top) -> dict:
     document = copy.deepcopy(to_odcs(contract, lake_root=Path("/lake")))

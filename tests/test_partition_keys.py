@@ -10,7 +10,7 @@ import pytest
 
 from mesh_platform.product.partitions import PartitionWindow
 
-pytestmark = pytest.mark.engine_independent  # Arrow only: the JVM pass runs it
+pytestmark = pytest.mark.engine_independent  # Arrow only: one pass (Sail) runs it
 
 DAYS = [date(1992, 1, 1), date(1995, 3, 31), date(1998, 12, 31), None]
 MOMENTS = [datetime(1992, 1, 1, 0, 0), datetime(1995, 3, 31, 23, 59, 59, 999999), None]

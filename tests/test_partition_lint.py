@@ -19,7 +19,7 @@ from mesh_platform.governance import lint_domain
 from mesh_platform.mesh import domain_names, domains_dir
 from mesh_platform.product import domain_definitions
 
-pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it once, in the default-engine (Sail) pass
 
 REPO = Path(__file__).parent.parent
 MAPPING_FIX = ("declare a partition_mapping that fits both partitionings (same, window or all), or change a "

@@ -20,7 +20,7 @@ from deltalake import DeltaTable, write_deltalake
 from mesh_platform.access import audit
 
 # Two domains built by `mesh materialize` processes (a few Spark sessions). It proves the mapping and the
-# audit, which no engine changes: CI runs it in its JVM pass only (the values per engine: test_partitions.py).
+# audit, which no engine changes: CI runs it once, in its Sail pass (the values per engine: test_partitions.py).
 pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]
 
 REPO = Path(__file__).parent.parent

@@ -20,7 +20,7 @@ ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import partitions  # noqa: E402
 
-pytestmark = pytest.mark.engine_independent  # files only: the JVM pass runs it
+pytestmark = pytest.mark.engine_independent  # files only: one pass (Sail) runs it
 
 
 def test_the_unpartitioned_copy_differs_from_the_mesh_only_by_the_partitioning():

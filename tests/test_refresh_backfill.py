@@ -14,7 +14,7 @@ from dagster import AssetKey, DagsterInstance, build_sensor_context
 import domains.sales.definitions as sales
 import governance.definitions as governance
 
-pytestmark = pytest.mark.engine_independent  # sensor requests only, no Spark: the JVM pass runs it
+pytestmark = pytest.mark.engine_independent  # sensor requests only, no Spark: one pass (Sail) runs it
 
 ORDERS = AssetKey(["sales", "orders"])
 UNPARTITIONED_SALES = {AssetKey(["sales", "customer_lifetime_value"]), AssetKey(["sales", "order_analytics"])}

@@ -15,7 +15,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from dagster_dev import LAUNCH, ROOT, dagster_dev
 
-pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]  # the UI, daemons and runs, not engine values: JVM pass
+pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]  # the UI, daemons and runs, not engine values: one pass (Sail)
 
 STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 WORKER_STARTED = re.compile(r"Started process for run \(pid: (\d+)\)")

@@ -23,7 +23,7 @@ from mesh_platform.config import find_mesh
 from mesh_platform.dg import dg_config_errors
 from mesh_platform.governance.rules import KNOWN_RULES
 
-pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it once, in the default-engine (Sail) pass
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent

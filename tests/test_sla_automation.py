@@ -23,7 +23,7 @@ from mesh_platform.monitoring.records import CONFIRMS_RUN
 from mesh_platform.product.automation import renew_after_seconds
 
 # 10-14 minutes on 2 busy cores: a fill, a propagation and 192 ticks of 48 simulated hours. What it asserts is
-# scheduling (which runs, when), not an engine's values: the JVM pass runs it.
+# scheduling (which runs, when), not an engine's values: one pass (Sail) runs it.
 pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]
 
 MINUTE, HOUR = 60.0, 3600.0
@@ -180,6 +180,5 @@ def test_48_hours_keep_every_sla_with_the_runs_changes_need(mesh):
                                 f"SLA {contract.sla.freshness_hours:g} h")
     print(f"\n48 h simulation: {len(launched)} runs launched for {len(changes)} source changes; minimum "
           f"needed {minimum}; products judged {len(feasible)}/{len(products)}")
-    assert not sim.failed_runs()
-    assert breaches == []
+    assert (sim.failed_runs(), breaches[:10]) == ([], [])  # both at once: a breach often explains a failed run
     assert minimum <= len(launched) <= minimum  # renewals, not runs, keep the unchanged products

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it in the JVM pass only
+pytestmark = pytest.mark.engine_independent  # no Spark: CI runs it once, in the default-engine (Sail) pass
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent

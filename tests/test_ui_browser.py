@@ -20,7 +20,7 @@ import pytest
 
 from dagster_dev import ROOT, dagster_dev
 
-pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]  # the UI, daemons and runs, not engine values: JVM pass
+pytestmark = [pytest.mark.slow, pytest.mark.engine_independent]  # the UI, daemons and runs, not engine values: one pass (Sail)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No sandbox (root in a container); no GPU; and no background traffic: the test network is closed.

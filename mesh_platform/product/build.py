@@ -13,6 +13,7 @@ from mesh_platform.contracts.model import Contract
 
 if TYPE_CHECKING:
     from mesh_platform.product.partitions import PartitionWindow
+    from mesh_platform.storage.staging import StagedBuild
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,4 @@ class Publication:
     df: DataFrame
     contract: Contract
     partition: PartitionWindow | None = None  # the partitions it replaces (None: the whole table)
+    staged: StagedBuild | None = None  # the files `df` reads, which the commit publishes (storage/staging.py)

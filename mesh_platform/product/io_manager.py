@@ -37,7 +37,7 @@ from mesh_platform.sources import Source
 from mesh_platform.sources.assets import declared_source
 from mesh_platform.sources.observe import read_source
 from mesh_platform.spark import SparkResource
-from mesh_platform.storage.delta import read_delta, write_delta
+from mesh_platform.storage.delta import publish_staged, read_delta, write_delta
 from mesh_platform.storage.layout import BRONZE, GOLD, bronze_path, io_schema, product_key, product_path
 
 COLUMN_SCHEMA = "dagster/column_schema"
@@ -109,8 +109,13 @@ class SparkDataFrameTypeHandler(DbTypeHandler[DataFrame]):
         observation = open_observation(context.run_id, ".".join(context.asset_key.path))
         try:
             described = delta_description(contract) if contract is not None else None
-            commit = write_delta(df, connection.table_uri, commit_metadata, described,
-                                 partitions=window.layout() if window else None)
+            staged = obj.staged if isinstance(obj, Publication) else None
+            if staged is not None and staged.table_root != own:
+                raise AccessDenied(f"{key.to_user_string()} publishes only to {own}, not files staged in "
+                                   f"{staged.table_root}")
+            commit = (publish_staged(staged, commit_metadata, described) if staged is not None else
+                      write_delta(df, connection.table_uri, commit_metadata, described,
+                                  partitions=window.layout() if window else None))
         except Exception as exc:  # nothing committed: the previous version stays current
             if observation:
                 observation.failed(f"Delta commit failed: {exc}")

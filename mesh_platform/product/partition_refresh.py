@@ -39,12 +39,14 @@ from dagster import (
 )
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._time import get_current_timestamp
 
 from mesh_platform import settings
 from mesh_platform.contracts.model import Contract
 from mesh_platform.contracts.partitioning import TimePartitioning
 from mesh_platform.product.automation import automated
 from mesh_platform.product.partitions import KEY_FORMAT, partitions_def, period_start
+from mesh_platform.product.sources_sensor import changed_source_events
 from mesh_platform.sources.changes import EVERYTHING, ChangeMark, changed_values
 from mesh_platform.sources.model import Source
 from mesh_platform.sources.observe import observe_source
@@ -193,6 +195,8 @@ def partition_refresh_sensor(domain: str, sources: Mapping[str, Source],
             requests += run_requests(contract, changed, ordered, along[contract.key])
         if not requests:
             return SensorResult(skip_reason=SkipReason("no source rows changed"), cursor=cursor.text())
-        return SensorResult(run_requests=requests, cursor=cursor.text())
+        read = {name: sources[name] for c in products for name in c.sources if name in sources}
+        observed = changed_source_events(domain, read, context.instance, lake_root, get_current_timestamp())
+        return SensorResult(run_requests=requests, asset_events=observed, cursor=cursor.text())
 
     return _refresh_changed_partitions

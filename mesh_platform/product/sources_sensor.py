@@ -49,8 +49,10 @@ def _observed_data_version(record) -> str | None:
 
 
 def observe_sources(domain: str, sources: Mapping[str, Source], readers: Mapping[str, list[Contract]],
-                    instance: DagsterInstance, lake_root: Path, now: float) -> tuple[list, dict[AssetKey, InputState]]:
-    """The observation events due now, and each source's state after them."""
+                    instance: DagsterInstance, lake_root: Path, now: float,
+                    changed_only: bool = False) -> tuple[list, dict[AssetKey, InputState]]:
+    """The observation events due now (`changed_only`: of changed sources only), and each source's state
+    after them."""
     events, states = [], {}
     for name, source in sources.items():
         key = bronze_key(domain, name)
@@ -61,7 +63,7 @@ def observe_sources(domain: str, sources: Mapping[str, Source], readers: Mapping
             continue
         last = latest_observation(instance, key)
         changed = last is None or _observed_data_version(last) != observation.data_version
-        due = last is None or now - last.timestamp >= observe_every_seconds(readers.get(name, []))
+        due = not changed_only and (last is None or now - last.timestamp >= observe_every_seconds(readers.get(name, [])))
         if changed or due:
             events += source_events(domain, source, observation, now)
             seen = observation.newest_data_time if observation.newest_data_time is not None else now
@@ -69,6 +71,19 @@ def observe_sources(domain: str, sources: Mapping[str, Source], readers: Mapping
             seen = observation_data_time(last)
         states[key] = InputState(observation.data_version, seen)
     return events, states
+
+
+def changed_source_events(domain: str, sources: Mapping[str, Source], instance: DagsterInstance, lake_root: Path,
+                          now: float) -> list:
+    """The observation events of the sources whose data version moved since their latest observation.
+
+    For a sensor that launches builds on a change it found itself (the partition refresh): Dagster stores a
+    sensor's asset events before it submits its runs, so the builds record the data versions they read, which
+    their renewals compare with the sources' (renewal.py). Observed later by this module's sensor instead, a
+    build could record the previous version and its product would never be renewed.
+    """
+    events, _ = observe_sources(domain, sources, {}, instance, lake_root, now, changed_only=True)
+    return events
 
 
 def _build_order(contracts: Mapping[str, Contract]) -> list[Contract]:

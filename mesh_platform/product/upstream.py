@@ -29,6 +29,7 @@ from mesh_platform.storage.layout import product_path
 # version that stays current, so they must not mark it bad.
 PUBLISHES = "mesh/publishes"
 HISTORY = 50
+RECENT = 5  # records read first: the current version's is almost always among them
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,46 @@ def _failed_materialization_runs(instance: DagsterInstance, key: AssetKey, upstr
     return failed
 
 
+def _latest_verdicts_pass(instance: DagsterInstance, key: AssetKey, upstream: Contract, run_id: str) -> bool:
+    """True when the latest verdict of every blocking check is a pass of the build `run_id` (one query). The
+    usual case: the build that wrote the current version was checked last. Otherwise the caller reads the
+    checks' history (_failed_materialization_runs)."""
+    keys = [AssetCheckKey(key, c.name) for c in contract_checks(upstream) if c.critical]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    for check_key in keys:
+        record = latest.get(check_key)
+        evaluation = _verdict(record) if record is not None else None
+        if evaluation is None or record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
+            return False
+        published = evaluation.metadata.get(PUBLISHES)
+        target = record.run_id if published is not None else getattr(
+            evaluation.target_materialization_data, "run_id", None)
+        if target != run_id or (published is not None and not published.value):
+            return False
+    return True
+
+
+def _by_version(records: list[EventLogRecord]) -> dict[int, EventLogRecord]:
+    """The newest record of each Delta version among `records` (newest first)."""
+    by_version = {}
+    for record in records:
+        version = record.asset_materialization.metadata.get("delta_version")
+        if version is not None:
+            by_version.setdefault(version.value, record)
+    return by_version
+
+
 def _data_time(record: EventLogRecord, newest: EventLogRecord | None) -> float:
     """When the current version's data was current. For a partitioned product that is its newest partition's
     latest build or renewal when later: the version may have been written by an older partition's rebuild,
     which renewals (they confirm the newest partition) never touch, so its own record only ages."""
     own = product_records.data_time(record)
     return max(own, product_records.data_time(newest)) if newest is not None else own
+
+
+def _history(instance: DagsterInstance, key: AssetKey) -> dict[int, EventLogRecord]:
+    return _by_version([*instance.fetch_materializations(key, limit=HISTORY).records,
+                        *product_records.builds(instance, key, HISTORY)])
 
 
 def resolve(
@@ -109,16 +144,17 @@ def resolve(
             f"{consumer} cannot be built: its source {dependency.product} was never published "
             f"(no Delta table at {path}); materialize {dependency.product} first"
         )
-    # Newest first, renewals included (a renewal confirms its version is current), then older builds
-    # that a run of renewals would have pushed out of the latest records.
-    recent = instance.fetch_materializations(key, limit=HISTORY).records
-    by_version = {}
-    for record in [*recent, *product_records.builds(instance, key, HISTORY)]:
-        version = record.asset_materialization.metadata.get("delta_version")
-        if version is not None:
-            by_version.setdefault(version.value, record)
-    bad_runs = _failed_materialization_runs(instance, key, upstream)
+    # The current version's record: usually among the latest few (renewals included: a renewal confirms its
+    # version is current); else, and for an earlier good version, the history: newest first, then older
+    # builds that a run of renewals would have pushed out of the latest records.
+    by_version = _by_version(instance.fetch_materializations(key, limit=RECENT).records)
+    if current not in by_version:
+        by_version = _history(instance, key)
     record = by_version.get(current)
+    if record is not None and _latest_verdicts_pass(instance, key, upstream, product_records.build_run_id(record)):
+        bad_runs: set[str] = set()  # the current version's verdicts are the latest, all passes
+    else:
+        bad_runs = _failed_materialization_runs(instance, key, upstream)
 
     problem = ""
     if record is None:
@@ -143,6 +179,7 @@ def resolve(
         )
     if not problem:
         return UpstreamVersion(dependency.product, current, "stale", reason, _data_time(record, newest))
+    by_version = _history(instance, key)
     good = sorted(v for v, r in by_version.items()
                   if v < current and product_records.build_run_id(r) not in bad_runs)
     if not good:

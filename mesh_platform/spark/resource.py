@@ -108,7 +108,8 @@ class SparkResource(LazyPySparkResource):
     """A lazily created Spark session shared by every step of a run (and by the IO manager)."""
 
     remote: str | None = Field(default=None, description="Spark Connect URL; wins over engine and master.")
-    engine: str = Field(default="jvm", description="jvm, or sail: a Sail server started on loopback.")
+    engine: str = Field(default=settings.DEFAULT_ENGINE,
+                        description="sail: a Sail server started on loopback; jvm: a classic session on master.")
     master: str = Field(default="local[*]", description="Classic Spark master URL.")
     spark_config: dict[str, Any] = Field(default_factory=dict)
 

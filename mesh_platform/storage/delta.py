@@ -23,6 +23,7 @@ from mesh_platform.storage.description import TableDescription
 from mesh_platform.storage.partition_write import PartitionLayout, write_partitions
 from mesh_platform.storage.permissions import close_new_versions, prepare_table
 from mesh_platform.storage.spark_write import commit_spark_files
+from mesh_platform.storage.staging import StagedBuild, publish
 from mesh_platform.storage.vacuum import remove_stale_staging
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,15 @@ def write_delta(
     else:
         commit = write_arrow(df.toArrow(), uri, commit_metadata, description)
     _remove_killed_writers_staging(uri)
+    return commit
+
+
+def publish_staged(staged: StagedBuild, commit_metadata: dict[str, str] | None = None,
+                   description: TableDescription | None = None) -> Commit:
+    """Commits a staged build (storage/staging.py): exactly the files its checks read."""
+    rows = publish(staged, commit_metadata or {}, description)
+    commit = _committed(staged.table_root, rows)
+    _remove_killed_writers_staging(staged.table_root)
     return commit
 
 

@@ -101,26 +101,48 @@ def _write_spark_files(df: DataFrame, table_root: Path, layout: PartitionLayout,
     staging = table_root / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
     written = description.guarded(df) if description is not None else df
     try:
-        written.withColumn(_KEY, layout.spark_key()).write.partitionBy(_KEY).parquet(str(staging))
+        write_keyed(written, staging, layout)
     except Exception as exc:
         null = description.null_error_in(exc) if description is not None else None
         if null:
             raise RequiredColumnNull(null) from None
         raise
-    found = {folder.name.split("=", 1)[1]: folder for folder in staging.glob(f"{_KEY}=*")}
+    return adopt_staged(staging, table_root, staged_partitions(staging, layout, name))
+
+
+def write_keyed(df: DataFrame, staging: Path, layout: PartitionLayout) -> None:
+    """Spark's executors write `df` under `staging`, one folder per partition key (the key column stays out of
+    the files)."""
+    df.withColumn(_KEY, layout.spark_key()).write.partitionBy(_KEY).parquet(str(staging))
+
+
+def staged_partitions(staging: Path, layout: PartitionLayout, name: str) -> dict[str, list[Path]]:
+    """The files `write_keyed` wrote, by partition key; PartitionOverflow (and nothing kept) for rows outside
+    the layout's partitions."""
+    found = {folder.name.split("=", 1)[1]: sorted(folder.glob("*.parquet")) for folder in staging.glob(f"{_KEY}=*")}
     outside = sorted(set(found) - set(layout.keys))
     if outside:
         shutil.rmtree(staging, ignore_errors=True)
         raise _overflow(name, outside, layout)
+    return found
+
+
+def adopt_staged(staging: Path, table_root: Path, found: dict[str, list[Path]]) -> list[Path]:
+    """Moves staged files into their partitions' folders (still unreferenced by any version); their new paths."""
     files = []
-    for key, folder in found.items():
+    for key, staged in found.items():
         target = table_root / PARTITIONS_FOLDER / key
         target.mkdir(parents=True, exist_ok=True)
-        for file in folder.glob("*.parquet"):
+        for file in staged:
             files.append(target / f"{uuid.uuid4().hex}.parquet")
             file.rename(files[-1])
     shutil.rmtree(staging, ignore_errors=True)
     return files
+
+
+def partition_schema(df: DataFrame, description: TableDescription | None) -> pa.Schema:
+    schema = to_arrow_schema(df.schema, timezone="UTC")
+    return description.arrow_schema(schema) if description is not None else schema
 
 
 def write_partitions(df: DataFrame, uri: str | Path, layout: PartitionLayout, commit_metadata: dict[str, str],
@@ -130,14 +152,8 @@ def write_partitions(df: DataFrame, uri: str | Path, layout: PartitionLayout, co
     table_root = Path(uri)
     access = prepare_table(table_root)
     name = description.name if description else str(uri)
-    schema = to_arrow_schema(df.schema, timezone="UTC")
-    schema = description.arrow_schema(schema) if description is not None else schema
-    try:
-        table = DeltaTable(str(table_root))
-    except TableNotFoundError:
-        table = None
+    schema = partition_schema(df, description)
     new_files: list[Path] = []
-    migrated: list[Path] = []
     try:
         if through_spark:
             new_files = _write_spark_files(df, table_root, layout, name, description)
@@ -145,6 +161,26 @@ def write_partitions(df: DataFrame, uri: str | Path, layout: PartitionLayout, co
             data = df.toArrow()
             data = description.described_arrow(data) if description is not None else data.cast(schema)
             new_files = _write_arrow_files(data, table_root, layout, name)
+    except BaseException:
+        for file in new_files:
+            file.unlink(missing_ok=True)
+        raise
+    return commit_partitions(table_root, new_files, layout, schema, commit_metadata, description, access)
+
+
+def commit_partitions(table_root: Path, new_files: list[Path], layout: PartitionLayout, schema: pa.Schema,
+                      commit_metadata: dict[str, str], description: TableDescription | None, access,
+                      on_commit=None) -> int:
+    """Commits `new_files` (already in their partitions' folders) as the partitions `layout.keys`, removing
+    exactly those partitions' old files, in one Delta version; the rows added. `on_commit` is called as soon
+    as the commit is made."""
+    name = description.name if description else str(table_root)
+    try:
+        table = DeltaTable(str(table_root))
+    except TableNotFoundError:
+        table = None
+    migrated: list[Path] = []
+    try:
         removed = []
         if table is not None:
             if description is not None:
@@ -172,10 +208,12 @@ def write_partitions(df: DataFrame, uri: str | Path, layout: PartitionLayout, co
             removes = [RemoveAction(path=p, data_change=True, deletion_timestamp=now) for p in removed]
             table.create_write_transaction([*adds, *removes], mode="append", schema=DeltaSchema.from_arrow(schema),
                                            commit_properties=properties)
-    except BaseException:
+    except BaseException:  # nothing committed
         for file in new_files + migrated:
             file.unlink(missing_ok=True)
         raise
+    if on_commit is not None:
+        on_commit()
     if (table_root / PARTITIONS_FOLDER).exists():
         close_tree(table_root / PARTITIONS_FOLDER, access)
     close_new_versions(table_root, access, DeltaTable(str(table_root)).version())

@@ -61,27 +61,39 @@ def commit_spark_files(
         if not files:
             shutil.rmtree(staging, ignore_errors=True)
             return False
-        actions = [_add_action(table_root, f, pq.read_metadata(f)) for f in files]  # footers: row counts
-        # The DataFrame's declared schema, as the Arrow path commits it: engines' writers differ in the
-        # nullability they put in files (Sail marks computed columns non-null), Spark's schema does not.
-        arrow_schema = to_arrow_schema(df.schema, timezone="UTC")
-        schema = DeltaSchema.from_arrow(description.arrow_schema(arrow_schema) if description else arrow_schema)
-        properties = CommitProperties(custom_metadata=commit_metadata)
-        try:
-            table = DeltaTable(str(table_root))
-        except TableNotFoundError:
-            create_table_with_add_actions(str(table_root), schema, actions, mode="overwrite",
-                                          name=description.name if description else None,
-                                          description=description.description if description else None,
-                                          commit_properties=properties)
-        else:
-            if description is not None:
-                description.label(table_root)
-                table = DeltaTable(str(table_root))
-            table.create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
-        close_tree(staging, access)  # the files Spark created with its own modes, checksums and _SUCCESS too
-        close_new_versions(table_root, access, DeltaTable(str(table_root)).version())
+        commit_files(table_root, staging, files, to_arrow_schema(df.schema, timezone="UTC"), commit_metadata,
+                     description, access)
         return True
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def commit_files(table_root: Path, staging: Path, files: list[Path], arrow_schema, commit_metadata: dict[str, str],
+                 description: TableDescription | None, access, on_commit=None) -> None:
+    """Commits `files` (written under `staging`, inside the table) as the table's whole new version.
+
+    `arrow_schema`: the DataFrame's declared schema, as the Arrow path commits it: engines' writers differ in
+    the nullability they put in files (Sail marks computed columns non-null), Spark's schema does not.
+    `on_commit` is called as soon as the Delta commit is made (the files are then the table's).
+    """
+    actions = [_add_action(table_root, f, pq.read_metadata(f)) for f in files]  # footers: row counts
+    schema = DeltaSchema.from_arrow(description.arrow_schema(arrow_schema) if description else arrow_schema)
+    properties = CommitProperties(custom_metadata=commit_metadata)
+    try:
+        table = DeltaTable(str(table_root))
+    except TableNotFoundError:
+        create_table_with_add_actions(str(table_root), schema, actions, mode="overwrite",
+                                      name=description.name if description else None,
+                                      description=description.description if description else None,
+                                      commit_properties=properties)
+    else:
+        if description is not None:
+            description.label(table_root)
+            table = DeltaTable(str(table_root))
+        table.create_write_transaction(actions, mode="overwrite", schema=schema, commit_properties=properties)
+    if on_commit is not None:
+        on_commit()
+    if staging.exists():  # an engine writing no row may create no folder (Sail)
+        close_tree(staging, access)  # the files Spark created with its own modes, checksums and _SUCCESS too
+    close_new_versions(table_root, access, DeltaTable(str(table_root)).version())
