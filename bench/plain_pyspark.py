@@ -60,15 +60,20 @@ def engine() -> str:
 
 @dataclass(frozen=True)
 class PlainContext:
-    """All a transform uses of the platform's BuildContext: source(), product(), as_of, spark."""
+    """All a transform uses of the platform's BuildContext: source(), product(), in_partition(), as_of, spark.
+    The script builds every product whole, as one unpartitioned build."""
 
     spark: object
     as_of: date
     sources: dict
     products: dict
+    partition: None = None
 
     def source(self, name: str):
         return self.sources[name]
+
+    def in_partition(self, df, column: str):
+        return df
 
     def product(self, key: str):
         return self.products[key]
