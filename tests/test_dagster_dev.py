@@ -33,7 +33,21 @@ def server(dagster_home, mesh_published, seeded_lake):
     with dagster_dev(dagster_home, seeded_lake) as running:
         assert sorted(running.wait_for_locations()) == ["finance", "governance", "marketing", "sales", "supply_chain"]
         yield running
+        _wait_until_no_run_in_progress(running)
     assert running.process.poll() is not None  # stopped cleanly, with its process group
+
+
+IN_PROGRESS = """{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
+    ... on Runs { results { runId } } } }"""
+
+
+def _wait_until_no_run_in_progress(server, timeout: float = 240) -> None:
+    """The daemon's propagation settles before the server stops: a run killed with it would leave its checks
+    planned on the session's instance, which the later tests read as the products' latest verdicts."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline and quiet < 3:
+        quiet = 0 if server.graphql(IN_PROGRESS)["runsOrError"]["results"] else quiet + 1
+        time.sleep(2)
 
 
 def _nodes(server) -> dict[str, dict]:

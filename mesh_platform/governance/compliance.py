@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.asset_check_execution_record import (
+    COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
+    AssetCheckExecutionRecordStatus,
+)
 
 from mesh_platform.checks.names import (
     GOVERNANCE_CHECK,
@@ -19,6 +22,8 @@ from mesh_platform.contracts import Contract
 from mesh_platform.governance.lint import lint_domain
 from mesh_platform.governance.violations import critical
 from mesh_platform.mesh import domains_dir
+
+HISTORY = 20  # executions looked through for the latest verdict behind planned ones
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,7 @@ def product_compliance(instance: DagsterInstance, contracts: dict[str, Contract]
     static = {d: critical(lint_domain(domains_dir() / d)) for d in {c.domain for c in contracts.values()}}
     keys = {k: [AssetCheckKey(AssetKey([c.domain, c.asset_name]), name) for name in _judging_checks(c)]
             for k, c in contracts.items()}
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [check for checks in keys.values() for check in checks])
+    latest = _latest_verdicts(instance, [check for checks in keys.values() for check in checks])
     return [
         ProductCompliance(
             product=key,
@@ -49,6 +53,18 @@ def product_compliance(instance: DagsterInstance, contracts: dict[str, Contract]
         )
         for key, contract in sorted(contracts.items())
     ]
+
+
+def _latest_verdicts(instance: DagsterInstance, checks: list[AssetCheckKey]) -> dict:
+    """Each check's latest completed execution. A build in progress, or one that crashed, leaves its checks
+    planned: no verdict, so the one before it still stands (as for the consumers, product/upstream.py)."""
+    latest = dict(instance.event_log_storage.get_latest_asset_check_execution_by_key(checks))
+    for check, record in list(latest.items()):
+        if record.status not in COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES:
+            history = instance.event_log_storage.get_asset_check_execution_history(check, limit=HISTORY)
+            done = [r for r in history if r.status in COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES]
+            latest[check] = done[0] if done else None
+    return latest
 
 
 def _judging_checks(contract: Contract) -> list[str]:
