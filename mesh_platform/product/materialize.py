@@ -168,7 +168,12 @@ class ProductBuild:
         staged = self._stage(built, lake_root, window)  # computed once, by the write; the checks read its files
         if staged is not None:
             clock.pass_done()
-        df = staged.frame(session) if staged is not None else built.persist()
+        try:
+            df = staged.frame(session) if staged is not None else built.persist()
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
         try:
             report, drift = check_build(df, contract, policies=self.policies, static=self.static_violations,
                                         where=self.where_of(contract), lake_root=lake_root, read=read,
