@@ -75,7 +75,8 @@ DEFAULT_ENGINE = "sail"
 
 
 def spark_engine() -> str:
-    value = os.environ.get("MESH_SPARK_ENGINE", DEFAULT_ENGINE)
+    """MESH_SPARK_ENGINE; unset, the JVM when a classic master URL is configured (a cluster), else the default."""
+    value = os.environ.get("MESH_SPARK_ENGINE") or ("jvm" if os.environ.get("MESH_SPARK_MASTER") else DEFAULT_ENGINE)
     if value not in ENGINES:
         raise ValueError(f"MESH_SPARK_ENGINE={value!r}: expected {' or '.join(ENGINES)}")
     return value
