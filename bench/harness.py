@@ -83,6 +83,7 @@ class RecordedRun:
     materializations: list  # AssetMaterialization: `.asset_key`, `.metadata`
     step_seconds: dict[str, float]  # each finished step and how long it took
     wall_seconds: float | None  # from the run's start to its end
+    launch_seconds: float | None = None  # from its creation (the launch) to its start: planning, queue, run worker
 
 
 def runs_since(home: Path, since: float) -> list[RecordedRun]:
@@ -100,7 +101,8 @@ def runs_since(home: Path, since: float) -> list[RecordedRun]:
             steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run_id)
                      if s.end_time and s.start_time}
             wall = run.end_time - run.start_time if run.end_time and run.start_time else None
+            launch = run.start_time - run.create_timestamp.timestamp() if run.start_time else None
             found.append(RecordedRun(
                 run_id, [r.event_log_entry.dagster_event.event_specific_data.materialization for r in records], steps,
-                wall))
+                wall, launch))
         return found

@@ -52,6 +52,9 @@ COLUMNS = (("{e}_id", "string", False, "Identifier of the {e} (decimal text of i
            ("net_amount", "decimal(18,2)", False, "Net amount in the reporting currency"),
            ("score", "double", True, "Model score between 0 and 1; null until scored"),
            ("updated_at", "timestamp", False, "UTC time of the latest change in the source"))
+# Every bronze table's columns: what the transforms below read.
+BRONZE_COLUMNS = {"id": "bigint", "day": "date", "state": "string", "qty": "int", "amount": "double",
+                  "score": "double", "ts": "timestamp", "email": "string"}
 SLA_HOURS = (4, 8, 12, 24, 48)
 TIGHTENING_EVERY = 5  # every 5th domain tightens the council's SLA maximum (48 h) to 24 h in its policies.yaml
 GOVERNANCE_ASSETS = ("compliance", "mesh_health", "cost", "lake_vacuum")
@@ -224,8 +227,8 @@ def generate(out: Path, products: int = 500, domains: int = 20, seed: int = 7) -
             (folder / "contracts" / f"{p.name}.yaml").write_text(
                 yaml.safe_dump(contract(p, tightened), sort_keys=False, width=120, default_flow_style=None))
         (folder / "__init__.py").write_text(f'"""The {domain} domain (synthetic)."""\n')
-        (folder / "sources.yaml").write_text(yaml.safe_dump(  # synthetic: declared, never seeded
-            {"sources": [{"name": t, "kind": "delta", "columns": {"id": "bigint"}} for t in tables[domain]]},
+        (folder / "sources.yaml").write_text(yaml.safe_dump(  # seeded by bench/synthetic_refresh.py only
+            {"sources": [{"name": t, "kind": "delta", "columns": BRONZE_COLUMNS} for t in tables[domain]]},
             sort_keys=False))
         (folder / "transforms.py").write_text(TRANSFORMS_HEADER.format(domain=domain) + "".join(map(transform, own)))
         (folder / "definitions.py").write_text(DEFINITIONS.format(domain=domain))
@@ -250,7 +253,7 @@ def generate(out: Path, products: int = 500, domains: int = 20, seed: int = 7) -
     (out / "workspace.yaml").write_text("# One code location per synthetic domain, plus the governance location.\n"
                                         + yaml.safe_dump({"load_from": entries}, sort_keys=False))
     shutil.copyfile(ROOT / "dagster.yaml", out / "dagster.yaml")
-    manifest = {"products": len(every), "domains": list(planned), "locations": locations,
+    manifest = {"products": len(every), "domains": list(planned), "locations": locations, "tables": tables,
                 "product_keys": sorted(p.key for p in every),
                 "cross_domain_products": sum(any(d.domain != p.domain for d in p.deps) for p in every)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))

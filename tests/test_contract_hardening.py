@@ -153,6 +153,26 @@ def test_a_key_repeated_inside_a_mapping_names_its_field_path(mesh):
     assert _found(_lint_json(mesh)) == [("CONTRACT-001", "CRITICAL", str(orders), "sla.freshness_hours", message)]
 
 
+# What the platform's own YAML reading (a fast build for plain documents, PyYAML's constructor for the rest)
+# must give: exactly PyYAML's data, whatever the document holds.
+SAME_AS_PYYAML = [
+    "a: 1\nb: [x, 2, 3.5, true, null, 2020-01-01, 0x1F, '0x1F', .inf]\nc: {d: e, f: 2001-12-14t21:59:43.10-05:00}\n",
+    "a: &shared {k: 1}\nb: *shared\n",  # an alias
+    "base: &base {a: 1, c: 1}\nd:\n  <<: *base\n  c: 2\n",  # a merge key, overridden
+    "'1': text\n1: number\n",  # equal text, other types: two keys
+    "!!set {a, b}\n", "a: !!binary aGVsbG8=\n", "- a\n- [b, {c: ~}]\n", "",
+]
+
+
+@pytest.mark.parametrize("document", SAME_AS_PYYAML)
+def test_platform_yaml_reads_what_pyyaml_reads(document):
+    import yaml
+
+    from mesh_platform.contracts.yaml_text import yaml_from_text
+
+    assert yaml_from_text(document, "doc.yaml") == yaml.safe_load(document)
+
+
 def test_a_key_repeated_in_a_policy_file_is_refused(mesh):
     policies = mesh / "sales" / "policies.yaml"
     policies.write_text("rules:\n  QUALITY-002:\n    params: {max_freshness_hours: 12}\n"

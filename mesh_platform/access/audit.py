@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
 from mesh_platform.access import audit_chain as chain
 from mesh_platform.access.audit_chain import AuditUnreadable
@@ -140,10 +140,19 @@ def entries(lake_root: Path, product: str | None = None) -> list[dict]:
         table = _open(path)
         if table is None:
             return []
-        data = table.to_pyarrow_table(filters=[("product", "=", product)] if product else None)
+        data = _of_product(table, product) if product else table.to_pyarrow_table()
     except Exception as exc:
         raise chain.unreadable(path, exc) from exc
     return [{name: row.get(name) for name in SCHEMA.names} for row in data.to_pylist()]  # older rows: None
+
+
+def _of_product(table: DeltaTable, product: str) -> pa.Table:
+    """`product`'s rows, through delta-rs's query engine: it skips every file whose statistics exclude the
+    product, where a filtered scan opens every file (each read recorded is one: 0.6 s at 1,000 files,
+    against 0.03 s, and a read of a product reads its usage first: record_read)."""
+    quoted = product.replace("'", "''")
+    return pa.table(QueryBuilder().register("audit", table).execute(f"SELECT * FROM audit WHERE product = '{quoted}'")
+                    .read_all())
 
 
 def reads(lake_root: Path, product: str | None = None, outcome: str = READ) -> list[ReadEvent]:
