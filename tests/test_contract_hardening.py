@@ -161,7 +161,11 @@ SAME_AS_PYYAML = [
     "base: &base {a: 1, c: 1}\nd:\n  <<: *base\n  c: 2\n",  # a merge key, overridden
     "'1': text\n1: number\n",  # equal text, other types: two keys
     "!!set {a, b}\n", "a: !!binary aGVsbG8=\n", "- a\n- [b, {c: ~}]\n", "",
+    "[" * 300 + "]" * 300, "{a: " * 300 + "1" + "}" * 300,  # deep nesting
 ]
+# ... and refuse what PyYAML refuses, as one YamlFileError naming the file.
+REFUSED_LIKE_PYYAML = ["a: !!seq foo\n", "a: !!map\n", "!!set x\n", "a: !custom x\n", "? [1]\n: x\n",
+                       "a: 2020-02-30\n", "a: !!int foo\n", "a: !!bool x\n"]
 
 
 @pytest.mark.parametrize("document", SAME_AS_PYYAML)
@@ -171,6 +175,18 @@ def test_platform_yaml_reads_what_pyyaml_reads(document):
     from mesh_platform.contracts.yaml_text import yaml_from_text
 
     assert yaml_from_text(document, "doc.yaml") == yaml.safe_load(document)
+
+
+@pytest.mark.parametrize("document", REFUSED_LIKE_PYYAML)
+def test_platform_yaml_refuses_what_pyyaml_refuses_naming_the_file(document):
+    import yaml
+
+    from mesh_platform.contracts.yaml_text import YamlFileError, yaml_from_text
+
+    with pytest.raises(Exception):  # noqa: B017 (PyYAML raises several kinds)
+        yaml.safe_load(document)
+    with pytest.raises(YamlFileError, match=r"^doc\.yaml: "):
+        yaml_from_text(document, "doc.yaml")
 
 
 def test_a_key_repeated_in_a_policy_file_is_refused(mesh):

@@ -15,6 +15,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 # libyaml's parser is ~6x faster than PyYAML's pure-Python one: it matters for a mesh of hundreds of contracts.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG, _STR_TAG, _SEQ_TAG, _MAP_TAG = (f"tag:yaml.org,2002:{kind}" for kind in ("merge", "str", "seq", "map"))
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "float", "bool", "null", "timestamp", "binary")}
 
 
 class YamlFileError(ValueError):
@@ -79,6 +80,8 @@ class _Build:
         if id(node) in self.built:
             return self.built[id(node)]
         if isinstance(node, ScalarNode):
+            if node.tag not in _SCALAR_TAGS:  # a collection tag on a scalar, a custom tag: PyYAML says what is wrong
+                raise _Unusual
             value = node.value if node.tag == _STR_TAG else self.loader.construct_object(node)
         elif isinstance(node, SequenceNode) and node.tag == _SEQ_TAG:
             value = self.built[id(node)] = []
@@ -113,7 +116,7 @@ def yaml_from_text(text: str, source: str) -> object:
         build = _Build(loader, source)
         try:
             data = build(node, "")
-        except (_Unusual, yaml.YAMLError, TypeError, ValueError):  # PyYAML's own way, and its own errors
+        except (_Unusual, yaml.YAMLError, TypeError, ValueError, RecursionError):  # PyYAML's way, and its errors
             loader.constructed_objects, loader.recursive_objects = {}, {}
             problems = _duplicate_keys(node, source)
             if problems:
@@ -128,6 +131,10 @@ def yaml_from_text(text: str, source: str) -> object:
         raise YamlFileError(f"{source}:{line} is not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:  # the reader's errors (a control character, ...) carry no mark
         raise YamlFileError(f"{source}: is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except YamlFileError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # PyYAML's constructor on a bad value
+        raise YamlFileError(f"{source}: a value is not valid YAML ({type(exc).__name__}: {exc})") from None
     finally:
         loader.dispose()
 
