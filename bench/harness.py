@@ -84,6 +84,7 @@ class RecordedRun:
     step_seconds: dict[str, float]  # each finished step and how long it took
     wall_seconds: float | None  # from the run's start to its end
     launch_seconds: float | None = None  # from its creation (the launch) to its start: planning, queue, run worker
+    planning_seconds: float | None = None  # from its creation to its enqueueing: the launcher writing planned events
 
 
 def runs_since(home: Path, since: float) -> list[RecordedRun]:
@@ -101,8 +102,10 @@ def runs_since(home: Path, since: float) -> list[RecordedRun]:
             steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run_id)
                      if s.end_time and s.start_time}
             wall = run.end_time - run.start_time if run.end_time and run.start_time else None
-            launch = run.start_time - run.create_timestamp.timestamp() if run.start_time else None
+            created = run.create_timestamp.timestamp()
+            launch = run.start_time - created if run.start_time else None
+            queued = instance.all_logs(run_id, of_type=DagsterEventType.PIPELINE_ENQUEUED)
             found.append(RecordedRun(
                 run_id, [r.event_log_entry.dagster_event.event_specific_data.materialization for r in records], steps,
-                wall, launch))
+                wall, launch, queued[0].timestamp - created if queued else None))
         return found

@@ -168,24 +168,25 @@ def plain_mesh_seconds(lake: str | Path, out: str | Path | None = None, details:
     return seconds
 
 
-def mesh_seconds(env: dict[str, str], details: dict | None = None) -> float:
-    """Wall seconds of `mesh materialize` as a fresh process, as bench/mesh_materialize.py runs it;
-    `details` receives each product's step, build and check seconds from the Dagster instance."""
+def mesh_seconds(env: dict[str, str], details: dict | None = None, cwd: Path = ROOT) -> float:
+    """Wall seconds of `mesh materialize` as a fresh process run from `cwd` (its mesh), as
+    bench/mesh_materialize.py runs it; `details` receives each product's step, build and check seconds
+    from the Dagster instance (also when it fails: RuntimeError with its output's tail)."""
     began, started = time.time(), time.perf_counter()
-    process = subprocess.Popen([str(BIN / "mesh"), "materialize"], env=env, cwd=ROOT, text=True,
+    process = subprocess.Popen([str(BIN / "mesh"), "materialize"], env=env, cwd=cwd, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     with PeakMemory(process.pid) as memory:  # the whole tree: Python, the JVM or Sail, Dagster's children
         stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
     PEAK_RSS.append(memory.peak)
-    if process.returncode != 0:
-        raise RuntimeError(stdout[-3000:] + stderr[-3000:])
     if details is not None:
         for recorded in runs_since(Path(env["DAGSTER_HOME"]), began):
             for m in recorded.materializations:
                 key = ".".join(m.asset_key.path)
                 details[key] = {"step": recorded.step_seconds.get("__".join(m.asset_key.path), 0.0),
                                 "build": m.metadata["build_seconds"].value, "checks": m.metadata["check_seconds"].value}
+    if process.returncode != 0:
+        raise RuntimeError(stdout[-3000:] + stderr[-3000:])
     return seconds
 
 

@@ -94,7 +94,7 @@ def main() -> None:
     if "synthetic" in args.only:  # first: it needs no data, and a quiet machine for its latencies
         rows += synthetic(args)
     if "refresh" in args.only:
-        rows += synthetic_refresh.run(args.products, args.domains, 15_000)
+        rows += synthetic_refresh.run(args.products, args.domains, synthetic_refresh.ROWS)
     if "mesh" in args.only:  # smoke: Sail only (the JVM pass of the tests runs every product on the JVM)
         for engine in ["sail"] if args.smoke else args.engines:
             os.environ["MESH_SPARK_ENGINE"] = engine
